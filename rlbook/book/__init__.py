@@ -1,0 +1,1 @@
+"""Book machinery: notebook helpers (``nb``) and the deterministic executor (``execute``)."""
