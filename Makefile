@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 IP ?= 127.0.0.1
 PORT ?= 8888
-NB ?= notebooks/[0-9]*.ipynb
+NB ?= notebooks/*.ipynb
 
 # Compile cache shared by tests, notebooks (kernels inherit it) and the CLI.
 export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/.jax_cache
@@ -57,10 +57,11 @@ unit: venv
 test: venv lint
 	env -u MPLBACKEND timeout 4800 $(BIN)/python -m pytest $(PYTEST_NBVAL)
 
-# Regenerate notebook outputs deterministically: make outputs [NB=notebooks/01_learning_in_games.ipynb]
+# Regenerate notebook outputs deterministically (all, or one: NB=notebooks/01_learning_in_games.ipynb).
+# 00_index lists the registered experiments: regenerate it too after adding one.
 outputs: venv
-	$(BIN)/jupytext --sync $(NB) notebooks/00_index.ipynb
-	env -u MPLBACKEND $(BIN)/python -m rlbook.book.execute $(if $(filter notebooks/[0-9]*.ipynb,$(NB)),notebooks/00_index.ipynb) $(NB)
+	$(BIN)/jupytext --sync $(NB)
+	env -u MPLBACKEND $(BIN)/python -m rlbook.book.execute $(NB)
 
 check-sync: venv
 	$(BIN)/jupytext --sync notebooks/*.ipynb
