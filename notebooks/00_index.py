@@ -83,9 +83,17 @@ rng = nb_setup(SEED, style=False)
 
 # The book's outputs were produced with exactly these versions (constraints.txt); other versions change
 # random streams and printed numbers.
-PINNED = {"jax": "0.10.2", "flax": "0.12.8", "optax": "0.2.8", "matplotlib": "3.11.2", "ipywidgets": "8.1.9"}
+PINNED = {
+    "jax": "0.10.2",
+    "flax": "0.12.8",
+    "optax": "0.2.8",
+    "matplotlib": "3.11.2",
+    "ipywidgets": "8.1.9",
+}
 for pkg, want in PINNED.items():
-    assert version(pkg) == want, f"{pkg} {version(pkg)} is installed; the book pins {want}: run make venv"
+    assert version(pkg) == want, (
+        f"{pkg} {version(pkg)} is installed; the book pins {want}: run make venv"
+    )
 print("pinned versions OK:", ", ".join(f"{k} {v}" for k, v in PINNED.items()))
 
 # %% [markdown]
