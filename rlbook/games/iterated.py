@@ -1,0 +1,150 @@
+"""Sampled iterated two-player matrix game with finite episodes (gymnax-1.0-style API).
+
+``reset(key, params) -> (obs, state)`` and
+``step(key, state, action, params) -> (obs, state, reward, terminated, truncated, info)`` for a single
+environment; ``jax.vmap`` them over keys/states for many environments. Both players act at once:
+
+* ``action``: int32[2], ``action[i]`` is player ``i + 1``'s move (0 = C, 1 = D);
+* ``obs``: f32[2, 5], ``obs[i]`` is player ``i + 1``'s one-hot over [start, CC, CD, DC, DD] **from its
+  own perspective** (its own previous action first), so a tabular policy over ``obs[i]`` is a
+  memory-one policy in the layout of ``rlbook.games.matrix``;
+* ``reward``: f32[2], both players' payoffs for the joint action.
+
+An episode lasts ``params.num_steps`` rounds; the last step returns ``truncated = True`` (the game is
+never terminated by itself) and the environment resets automatically, as gymnax's ``step`` does: the
+returned ``obs``/``state`` then belong to the next episode, and ``info["final_obs"]`` keeps the last one.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from rlbook.games.matrix import MatrixGame, _check_game, _check_policy, get_game, validate_gamma
+
+
+@struct.dataclass
+class IteratedGameParams:
+    game: MatrixGame
+    num_steps: int = struct.field(pytree_node=False, default=100)
+
+
+@struct.dataclass
+class IteratedGameState:
+    prev: jax.Array  # int32: 0 = start, 1 + (2 a1 + a2) afterwards (player 1's order)
+    t: jax.Array  # int32 rounds played in this episode
+
+
+def default_params(game: str | MatrixGame = "ipd", num_steps: int = 100) -> IteratedGameParams:
+    """Params for ``game`` (a name or a ``MatrixGame``) with episodes of ``num_steps`` rounds."""
+    g = get_game(game) if isinstance(game, str) else game
+    _check_game(g)
+    if int(num_steps) < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    return IteratedGameParams(game=g, num_steps=int(num_steps))
+
+
+_SWAP_OBS = jnp.array([0, 1, 3, 2, 4])  # player 1's obs index -> player 2's own-perspective index
+
+
+def observation(state: IteratedGameState) -> jax.Array:
+    """f32[2, 5]: each player's one-hot over [start, CC, CD, DC, DD] from its own perspective."""
+    o1 = jax.nn.one_hot(state.prev, 5)
+    o2 = jax.nn.one_hot(_SWAP_OBS[state.prev], 5)
+    return jnp.stack([o1, o2])
+
+
+def reset(key, params: IteratedGameParams):
+    del key  # the start state is deterministic
+    state = IteratedGameState(prev=jnp.int32(0), t=jnp.int32(0))
+    return observation(state), state
+
+
+def step(key, state: IteratedGameState, action, params: IteratedGameParams):
+    """One simultaneous round; auto-resets at the end of the episode (see the module docstring)."""
+    action = jnp.asarray(action, jnp.int32)
+    joint = 2 * action[0] + action[1]
+    reward = jnp.stack([params.game.r1[joint], params.game.r2[joint]])
+    t = state.t + 1
+    truncated = t >= params.num_steps
+    terminated = jnp.bool_(False)
+    nxt = IteratedGameState(prev=joint + 1, t=t)
+    final_obs = observation(nxt)
+    obs_re, state_re = reset(key, params)
+    state_out = jax.tree_util.tree_map(lambda a, b: jnp.where(truncated, a, b), state_re, nxt)
+    obs = jnp.where(truncated, obs_re, final_obs)
+    info = {"joint_state": joint, "final_obs": final_obs}
+    return obs, state_out, reward, terminated, truncated, info
+
+
+class IteratedMatrixGame:
+    """Object wrapper with gymnax's method names (``reset``, ``step``, ``default_params``)."""
+
+    num_agents = 2
+    num_actions = 2
+    obs_shape = (2, 5)
+
+    def __init__(self, game: str | MatrixGame = "ipd", num_steps: int = 100):
+        self.params = default_params(game, num_steps)
+
+    @property
+    def default_params(self) -> IteratedGameParams:
+        return self.params
+
+    def reset(self, key, params: IteratedGameParams | None = None):
+        return reset(key, self.params if params is None else params)
+
+    def step(self, key, state, action, params: IteratedGameParams | None = None):
+        return step(key, state, action, self.params if params is None else params)
+
+
+def memory1_act(key, theta, obs_i):
+    """Sample one player's action (0 = C) from memory-one logits ``theta`` given its own obs."""
+    p_c = jax.nn.sigmoid(obs_i @ theta)
+    return jnp.where(jax.random.uniform(key) < p_c, 0, 1).astype(jnp.int32)
+
+
+def rollout_memory1(
+    key,
+    theta1,
+    theta2,
+    game: MatrixGame,
+    *,
+    num_steps: int = 300,
+    num_envs: int = 4096,
+    gamma: float = 0.96,
+):
+    """Play two memory-one policies in ``num_envs`` sampled games of ``num_steps`` rounds.
+
+    Returns ``(returns, rewards)``: f32[num_envs, 2] discounted returns ``sum_t gamma^t r_t`` (the
+    Monte-Carlo counterpart of ``exact_value_unnormalised``) and f32[num_envs, num_steps, 2] rewards.
+    """
+    _check_policy(theta1, "theta1")
+    _check_policy(theta2, "theta2")
+    validate_gamma(gamma)
+    if int(num_envs) < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    params = default_params(game, num_steps)
+    return _rollout(key, jnp.asarray(theta1), jnp.asarray(theta2), params, int(num_envs), gamma)
+
+
+@partial(jax.jit, static_argnames=("num_envs",))
+def _rollout(key, theta1, theta2, params, num_envs, gamma):
+    def one_env(k):
+        obs, state = reset(k, params)
+
+        def body(carry, kt):
+            obs, state = carry
+            ka, kb, ks = jax.random.split(kt, 3)
+            action = jnp.stack([memory1_act(ka, theta1, obs[0]), memory1_act(kb, theta2, obs[1])])
+            obs, state, reward, _, _, _ = step(ks, state, action, params)
+            return (obs, state), reward
+
+        _, rewards = jax.lax.scan(body, (obs, state), jax.random.split(k, params.num_steps))
+        disc = gamma ** jnp.arange(params.num_steps, dtype=jnp.float32)
+        return disc @ rewards, rewards
+
+    return jax.vmap(one_env)(jax.random.split(key, num_envs))
