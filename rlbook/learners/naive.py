@@ -41,39 +41,50 @@ def naive_update(theta_self, theta_other, game: MatrixGame, gamma=0.96, lr=1.0):
     return theta_self + lr * g
 
 
-def lola_gradient(
-    theta_self, theta_other, game: MatrixGame, gamma=0.96, eta=1.0, variant="taylor_full"
-):
-    """The LOLA ascent direction for the learner in seat 1.
+def lola_direction(v1_fn, v2_fn, x_self, x_other, eta=1.0, variant="taylor_full"):
+    """The LOLA ascent direction for any pair of value functions ``v_i(x_self, x_other)``.
 
     * ``taylor_full`` (M-FOS ``MetaGames``): grad_1 V1 + eta * grad_1 (grad_2 V1 . grad_2 V2);
     * ``taylor_paper`` (Foerster et al., 2018): grad_1 V1 + eta * (grad_2 V1)^T grad_1 grad_2 V2,
       i.e. the same with grad_2 V1 held constant;
-    * ``exact``: grad_1 V1(theta_1, theta_2 + eta * grad_2 V2(theta_1, theta_2)), differentiating
-      through the opponent's look-ahead step.
+    * ``exact``: grad_1 V1(x_1, x_2 + eta * grad_2 V2(x_1, x_2)), differentiating through the
+      opponent's look-ahead step.
+
+    With ``eta = 0`` every variant is the naive gradient grad_1 V1.
     """
     if variant not in LOLA_VARIANTS:
         raise ValueError(f"variant must be one of {LOLA_VARIANTS}, got {variant!r}")
-
-    def grad2(f, t1, t2):
-        return jax.grad(f, argnums=1)(t1, t2, game, gamma)
+    grad2 = lambda f, a, b: jax.grad(f, argnums=1)(a, b)
 
     if variant == "exact":
 
-        def lookahead_value(t1):
-            t2_new = theta_other + eta * grad2(_v2, t1, theta_other)
-            return _v1(t1, t2_new, game, gamma)
+        def lookahead_value(a):
+            b_new = x_other + eta * grad2(v2_fn, a, x_other)
+            return v1_fn(a, b_new)
 
-        return jax.grad(lookahead_value)(theta_self)
+        return jax.grad(lookahead_value)(x_self)
 
-    def shaping(t1):
-        g21 = grad2(_v1, t1, theta_other)
+    def shaping(a):
+        g21 = grad2(v1_fn, a, x_other)
         if variant == "taylor_paper":
             g21 = jax.lax.stop_gradient(g21)
-        return jnp.dot(g21, grad2(_v2, t1, theta_other))
+        return jnp.vdot(g21, grad2(v2_fn, a, x_other))
 
-    own = jax.grad(_v1)(theta_self, theta_other, game, gamma)
-    return own + eta * jax.grad(shaping)(theta_self)
+    return jax.grad(v1_fn)(x_self, x_other) + eta * jax.grad(shaping)(x_self)
+
+
+def lola_gradient(
+    theta_self, theta_other, game: MatrixGame, gamma=0.96, eta=1.0, variant="taylor_full"
+):
+    """The LOLA direction for the memory-one learner in seat 1 (see ``lola_direction``)."""
+    return lola_direction(
+        lambda a, b: _v1(a, b, game, gamma),
+        lambda a, b: _v2(a, b, game, gamma),
+        theta_self,
+        theta_other,
+        eta,
+        variant,
+    )
 
 
 def lola_update(
