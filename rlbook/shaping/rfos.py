@@ -1,0 +1,431 @@
+"""R-FOS: opponent shaping as a tabular meta-MDP, learned with R-max (Fung, Zhang, Lu, Wan, Willi, Foerster).
+
+M-FOS's meta-MDP has continuous states (both players' policies). R-FOS makes it tabular so that PAC
+theory applies: the meta-state is either a window of the last ``h`` joint actions (|S| = 4^h, "Case II")
+or the opponent's Q-table rounded to a grid ("Case I"); the meta-action is the agent's next inner action;
+the meta-learner is R-max, which treats every (s, a) pair seen fewer than ``m`` times as maximally
+rewarding, so that planning drives exploration.
+
+The inner game is one-round matching pennies (the agent is the *matcher*: reward 1 if the actions are
+equal, else 0; the opponent gets 1 - r) played ``episode_len`` times per meta-episode against a bandit
+Q-learner: ``Q(b) <- (1 - lr) Q(b) + lr r2``, greedy with probability ``opp_greedy`` (random tie-break),
+uniform otherwise, ``Q`` initialised to 0.5.
+
+Everything is batched: ``num_envs`` meta-episodes run in parallel with the current R-max policy, then
+their transitions update one shared count model (in a fixed order, so that each pair keeps exactly its
+first ``m`` samples), then R-max re-plans. ``make_train(config) -> train(key)`` runs the whole loop as one
+``lax.scan``.
+
+Deviations from the reference code (rmaxmfos), each a flag that restores the reference behaviour:
+- the opponent's Q-table is reset at every meta-episode (R-max assumes a stationary meta-MDP); the
+  reference keeps it as a class attribute that is never reset (``persist_opp_q=True``);
+- next states whose value is still the optimistic Q0 take part in the backup as in standard R-max; the
+  reference masks them out (``mask_unknown_next=True``);
+- actions are greedy in Q with a random tie-break, as R-max prescribes; the reference samples from a
+  Boltzmann distribution over Q / 0.25 (``boltzmann_temp=0.25``);
+- the reference updates counts one transition at a time; we collect ``num_envs`` meta-episodes with a
+  fixed policy, then update (a batched R-max, the same model once all pairs are known).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# Inner games over joint states [(0,0), (0,1), (1,0), (1,1)] = 2 * agent + opponent; rewards in [0, 1].
+INNER_GAMES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    # matching pennies, the agent matches (the R-FOS paper and code)
+    "mp": ((1.0, 0.0, 0.0, 1.0), (0.0, 1.0, 1.0, 0.0)),
+    # prisoner's dilemma (0 = C): the book's IPD payoffs shifted and scaled into [0, 1]
+    "pd": ((2 / 3, 0.0, 1.0, 1 / 3), (2 / 3, 1.0, 0.0, 1 / 3)),
+}
+META_STATES = ("history", "qtable")
+
+
+@dataclasses.dataclass(frozen=True)
+class RFOSConfig:
+    """R-FOS settings. ``epsilon``, ``delta``, ``gamma`` and ``r_max`` fix R-max's constants (``m``, Q0 and
+    the number of value-iteration sweeps) as in the reference; ``num_episodes=None`` uses its budget of
+    ``8 * m * |S|`` meta-episodes."""
+
+    game: str = "mp"
+    meta_state: str = "history"
+    h: int = 1
+    radius: float = 0.25
+    epsilon: float = 0.5
+    delta: float = 0.2
+    gamma: float = 0.8
+    r_max: float = 1.0
+    episode_len: int = 10
+    num_envs: int = 512
+    num_episodes: int | None = None
+    opp_lr: float = 0.75
+    opp_greedy: float = 0.9
+    opp_q_init: float = 0.5
+    persist_opp_q: bool = False
+    mask_unknown_next: bool = False
+    boltzmann_temp: float = 0.0
+    vi_iters: int | None = None
+    eval_envs: int = 4096
+
+    def __post_init__(self):
+        validate(self)
+
+    @property
+    def num_states(self) -> int:
+        if self.meta_state == "history":
+            return 4**self.h
+        return num_bins(self.radius) ** 2
+
+    @property
+    def num_actions(self) -> int:
+        return 2
+
+    @property
+    def m(self) -> int:
+        return known_threshold(self.num_states, self.epsilon, self.delta, self.gamma)
+
+    @property
+    def sweeps(self) -> int:
+        return self.vi_iters if self.vi_iters is not None else vi_sweeps(self.epsilon, self.gamma)
+
+    @property
+    def episodes(self) -> int:
+        if self.num_episodes is not None:
+            return self.num_episodes
+        return 8 * self.m * self.num_states
+
+    @property
+    def num_batches(self) -> int:
+        return -(-self.episodes // self.num_envs)
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> RFOSConfig:
+        """``book``: epsilon 0.5 (CPU seconds); ``paper``: the reference's epsilon 0.2, many more envs."""
+        presets = {
+            "book": {"epsilon": 0.5, "num_envs": 512},
+            "medium": {"epsilon": 0.5, "num_envs": 4096},
+            "paper": {"epsilon": 0.2, "num_envs": 8192},
+        }
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}; valid: {', '.join(presets)}")
+        return cls(**{**presets[name], **overrides})
+
+
+def validate(c: RFOSConfig) -> None:
+    """Raise ``ValueError`` naming the parameter and its allowed range (called outside jit)."""
+    if c.game not in INNER_GAMES:
+        raise ValueError(f"game must be one of {sorted(INNER_GAMES)}, got {c.game!r}")
+    if c.meta_state not in META_STATES:
+        raise ValueError(f"meta_state must be one of {META_STATES}, got {c.meta_state!r}")
+    if not (isinstance(c.h, int) and c.h >= 1):
+        raise ValueError(f"h (history length) must be an integer >= 1, got {c.h!r}")
+    if c.meta_state == "history" and c.h > 6:
+        raise ValueError(f"h must be <= 6 (|S| = 4^h meta-states), got {c.h}")
+    if not 0.0 < c.radius <= 1.0:
+        raise ValueError(f"radius must lie in (0, 1], got {c.radius}")
+    for name in ("epsilon", "delta"):
+        v = getattr(c, name)
+        if not 0.0 < v < 1.0:
+            raise ValueError(f"{name} must lie in (0, 1), got {v}")
+    if not 0.0 <= c.gamma < 1.0:
+        raise ValueError(f"gamma must lie in [0, 1), got {c.gamma}")
+    if c.r_max <= 0:
+        raise ValueError(f"r_max must be > 0, got {c.r_max}")
+    for name in ("episode_len", "num_envs", "eval_envs"):
+        if getattr(c, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
+    if c.num_episodes is not None and c.num_episodes < 1:
+        raise ValueError(f"num_episodes must be >= 1 or None, got {c.num_episodes}")
+    if not 0.0 < c.opp_lr <= 1.0:
+        raise ValueError(f"opp_lr must lie in (0, 1], got {c.opp_lr}")
+    if not 0.0 <= c.opp_greedy <= 1.0:
+        raise ValueError(f"opp_greedy must lie in [0, 1], got {c.opp_greedy}")
+    if c.boltzmann_temp < 0:
+        raise ValueError(f"boltzmann_temp must be >= 0 (0 = greedy), got {c.boltzmann_temp}")
+    if c.vi_iters is not None and c.vi_iters < 1:
+        raise ValueError(f"vi_iters must be >= 1 or None, got {c.vi_iters}")
+
+
+# --------------------------------------------------------------------------------------------------
+# R-max's constants and the PAC bound
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_constants(epsilon: float, delta: float, gamma: float) -> None:
+    if not 0.0 < epsilon < 1.0:
+        raise ValueError(f"epsilon must lie in (0, 1), got {epsilon}")
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must lie in (0, 1), got {delta}")
+    if not 0.0 <= gamma < 1.0:
+        raise ValueError(f"gamma must lie in [0, 1), got {gamma}")
+
+
+def known_threshold(num_states: int, epsilon: float, delta: float, gamma: float) -> int:
+    """Visits after which a pair is *known*: m = |S| ln(1/delta) / (epsilon (1 - gamma))^2, rounded to the
+    nearest integer (the reference's values: 644 for |S| = 4, 2575 for 16 at epsilon 0.5, gamma 0.8)."""
+    _check_constants(epsilon, delta, gamma)
+    if num_states < 1:
+        raise ValueError(f"num_states must be >= 1, got {num_states}")
+    return max(1, round(num_states * math.log(1.0 / delta) / (epsilon * (1.0 - gamma)) ** 2))
+
+
+def vi_sweeps(epsilon: float, gamma: float) -> int:
+    """Value-iteration sweeps for an epsilon-accurate plan: floor(ln(1 / (epsilon (1 - gamma))) / (1 - gamma))."""
+    _check_constants(epsilon, 0.5, gamma)
+    return max(1, math.floor(math.log(1.0 / (epsilon * (1.0 - gamma))) / (1.0 - gamma)))
+
+
+def pac_bound(
+    num_states: int, num_actions: int, epsilon: float, delta: float, gamma: float
+) -> float:
+    """Number of non-epsilon-optimal steps R-max may take with probability >= 1 - delta, up to constants
+    and log factors: |S|^2 |A| ln(1/delta) / (epsilon^3 (1 - gamma)^6) (Strehl, Li & Littman, 2009).
+
+    R-FOS's theorem has this shape with |S| the number of discretised meta-states, which is itself
+    exponential in the inner game's size and the number of agents; only ratios of this function are
+    meaningful (the constant is not given)."""
+    _check_constants(epsilon, delta, gamma)
+    return num_states**2 * num_actions * math.log(1.0 / delta) / (epsilon**3 * (1.0 - gamma) ** 6)
+
+
+def num_bins(radius: float) -> int:
+    """Grid points of a Q-value in [0, 1] rounded to multiples of ``radius``."""
+    return int(round(1.0 / radius)) + 1
+
+
+def meta_state_count(n_agents: int, inner_states: int, inner_actions: int, bins: int) -> float:
+    """|S| of the discretised meta-MDP when every agent's Q-table (inner states x actions) is rounded to
+    ``bins`` values: bins^(n |S| |A|), the source of the bound's exponential dependence."""
+    return float(bins) ** (n_agents * inner_states * inner_actions)
+
+
+# --------------------------------------------------------------------------------------------------
+# The inner game and the meta-MDP
+# --------------------------------------------------------------------------------------------------
+
+
+class EnvState(NamedTuple):
+    hist: jax.Array  # int32[h]: last h joint states, most recent first
+    opp_q: jax.Array  # f32[2]: the opponent's Q-values
+    t: jax.Array  # int32[]: inner episodes played in this meta-episode
+
+
+def reset_env(key: jax.Array, c: RFOSConfig, opp_q: jax.Array | None = None) -> EnvState:
+    """A new meta-episode: random history (as the reference), fresh opponent unless ``opp_q`` is given."""
+    hist = jax.random.randint(key, (c.h,), 0, 4)
+    if opp_q is None:
+        opp_q = jnp.full((2,), c.opp_q_init, jnp.float32)
+    return EnvState(hist=hist, opp_q=opp_q, t=jnp.zeros((), jnp.int32))
+
+
+def meta_state(state: EnvState, c: RFOSConfig) -> jax.Array:
+    """Index of the tabular meta-state: base-4 history code, or the rounded Q-table's grid cell."""
+    if c.meta_state == "history":
+        return jnp.sum(state.hist * (4 ** jnp.arange(c.h))).astype(jnp.int32)
+    bins = num_bins(c.radius)
+    cell = jnp.clip(jnp.round(state.opp_q / c.radius), 0, bins - 1).astype(jnp.int32)
+    return cell[0] * bins + cell[1]
+
+
+def opponent_action(key: jax.Array, opp_q: jax.Array, greedy_prob: float) -> jax.Array:
+    """Epsilon-greedy bandit learner: argmax Q with a random tie-break w.p. ``greedy_prob``, else uniform."""
+    k_explore, k_tie, k_uniform = jax.random.split(key, 3)
+    best = opp_q == opp_q.max()
+    greedy = jax.random.categorical(k_tie, jnp.where(best, 0.0, -jnp.inf))
+    uniform = jax.random.randint(k_uniform, (), 0, 2)
+    return jnp.where(jax.random.uniform(k_explore) < greedy_prob, greedy, uniform)
+
+
+def env_step(
+    key: jax.Array, state: EnvState, action: jax.Array, c: RFOSConfig
+) -> tuple[EnvState, jax.Array]:
+    """One inner episode (one round). Returns the next state and the agent's reward."""
+    r1_table, r2_table = (jnp.asarray(r, jnp.float32) for r in INNER_GAMES[c.game])
+    b = opponent_action(key, state.opp_q, c.opp_greedy)
+    joint = 2 * action + b
+    r1, r2 = r1_table[joint], r2_table[joint]
+    opp_q = state.opp_q.at[b].set((1.0 - c.opp_lr) * state.opp_q[b] + c.opp_lr * r2)
+    hist = jnp.concatenate([joint[None], state.hist[:-1]]).astype(jnp.int32)
+    return EnvState(hist=hist, opp_q=opp_q, t=state.t + 1), r1
+
+
+# --------------------------------------------------------------------------------------------------
+# R-max: a shared count model, batched observation, masked value iteration
+# --------------------------------------------------------------------------------------------------
+
+
+class RmaxModel(NamedTuple):
+    counts: jax.Array  # f32[S, A]   samples kept per pair (frozen at m)
+    reward_sum: jax.Array  # f32[S, A]
+    trans: jax.Array  # f32[S, A, S] next-state counts
+    q: jax.Array  # f32[S, A]   current optimistic action values
+
+
+def rmax_init(num_states: int, num_actions: int, r_max: float, gamma: float) -> RmaxModel:
+    q0 = r_max / (1.0 - gamma)
+    return RmaxModel(
+        counts=jnp.zeros((num_states, num_actions)),
+        reward_sum=jnp.zeros((num_states, num_actions)),
+        trans=jnp.zeros((num_states, num_actions, num_states)),
+        q=jnp.full((num_states, num_actions), q0),
+    )
+
+
+def rmax_observe(
+    model: RmaxModel, s: jax.Array, a: jax.Array, r: jax.Array, s2: jax.Array, m: int
+) -> RmaxModel:
+    """Add a batch of transitions (flat arrays, in order). A pair keeps exactly its first ``m`` samples.
+
+    Vectorised: a sample's rank within its pair is a cumulative sum of one-hots over the batch, so the
+    result equals a loop that visits the samples one by one (tested)."""
+    num_states, num_actions = model.counts.shape
+    pair = s * num_actions + a
+    onehot = jax.nn.one_hot(pair, num_states * num_actions, dtype=jnp.int32)
+    rank = jnp.take_along_axis(jnp.cumsum(onehot, axis=0), pair[:, None], axis=1)[:, 0]  # 1-based
+    already = model.counts.reshape(-1)[pair]
+    keep = (already + rank <= m).astype(jnp.float32)
+    counts = model.counts + (onehot * keep[:, None]).sum(0).reshape(num_states, num_actions)
+    reward_sum = (
+        model.reward_sum.reshape(-1).at[pair].add(keep * r).reshape(num_states, num_actions)
+    )
+    trans = model.trans.at[s, a, s2].add(keep)
+    return model._replace(counts=counts, reward_sum=reward_sum, trans=trans)
+
+
+def rmax_plan(
+    model: RmaxModel,
+    m: int,
+    r_max: float,
+    gamma: float,
+    sweeps: int,
+    mask_unknown_next: bool = False,
+) -> RmaxModel:
+    """Value iteration on the empirical model of the *known* pairs; unknown pairs keep Q0 = r_max / (1 - gamma).
+
+    Starts from Q0 everywhere, so the plan depends only on the known part of the model."""
+    q0 = r_max / (1.0 - gamma)
+    known = model.counts >= m
+    n = jnp.maximum(model.counts, 1.0)
+    r_hat = model.reward_sum / n
+    p_hat = model.trans / n[..., None]
+
+    def sweep(q, _):
+        v = q.max(axis=1)
+        if mask_unknown_next:  # the reference: next states still at Q0 contribute nothing
+            v = jnp.where(v >= q0, 0.0, v)
+        return jnp.where(known, r_hat + gamma * p_hat @ v, q0), None
+
+    q, _ = jax.lax.scan(sweep, jnp.full_like(model.q, q0), None, length=sweeps)
+    return model._replace(q=q)
+
+
+def select_action(key: jax.Array, q_row: jax.Array, temp: float) -> jax.Array:
+    """Greedy in Q with a random tie-break (``temp == 0``), or Boltzmann over Q / temp."""
+    if temp > 0:
+        return jax.random.categorical(key, q_row / temp)
+    return jax.random.categorical(key, jnp.where(q_row >= q_row.max() - 1e-6, 0.0, -jnp.inf))
+
+
+# --------------------------------------------------------------------------------------------------
+# Rollouts and training
+# --------------------------------------------------------------------------------------------------
+
+
+def rollout(key, q_table, opp_q, c: RFOSConfig, policy_fn=None):
+    """``num`` parallel meta-episodes (``opp_q``: f32[num, 2]) with the tabular policy ``q_table``, or with
+    ``policy_fn(key, s) -> action`` when given. Returns (s, a, r, s2) each [T, num] and the final opp Q."""
+    num = opp_q.shape[0]
+    k_reset, k_run = jax.random.split(key)
+    states = jax.vmap(lambda k, q: reset_env(k, c, q))(jax.random.split(k_reset, num), opp_q)
+
+    def one(state, k):
+        k_act, k_env = jax.random.split(k)
+        s = meta_state(state, c)
+        if policy_fn is None:
+            a = select_action(k_act, q_table[s], c.boltzmann_temp)
+        else:
+            a = policy_fn(k_act, s)
+        state2, r = env_step(k_env, state, a, c)
+        return state2, (s, a, r, meta_state(state2, c))
+
+    def step(states, k):
+        return jax.vmap(one)(states, jax.random.split(k, num))
+
+    final, (s, a, r, s2) = jax.lax.scan(step, states, jax.random.split(k_run, c.episode_len))
+    return (s, a, r, s2), final.opp_q
+
+
+class TrainMetrics(NamedTuple):
+    reward: jax.Array  # [batches] mean per-step reward of the batch's meta-episodes
+    known: jax.Array  # [batches] known (s, a) pairs after the batch
+    episodes: jax.Array  # [batches] meta-episodes played so far
+
+
+class TrainOutput(NamedTuple):
+    model: RmaxModel
+    metrics: TrainMetrics
+    final_reward: jax.Array  # greedy evaluation of the final policy, per-step
+    policy: jax.Array  # int32[S]: greedy meta-action per meta-state (ties -> 0)
+
+
+def make_train(c: RFOSConfig):
+    """Build ``train(key) -> TrainOutput`` for one R-FOS run (vmap it over keys for seeds)."""
+    validate(c)
+    num_s, num_a, m, sweeps = c.num_states, c.num_actions, c.m, c.sweeps
+    q_init = jnp.full((c.num_envs, 2), c.opp_q_init, jnp.float32)
+
+    def batch(carry, xs):
+        model, opp_q = carry
+        k, i = xs
+        (s, a, r, s2), opp_final = rollout(k, model.q, opp_q, c)
+        model = rmax_observe(model, s.reshape(-1), a.reshape(-1), r.reshape(-1), s2.reshape(-1), m)
+        model = rmax_plan(model, m, c.r_max, c.gamma, sweeps, c.mask_unknown_next)
+        opp_q = opp_final if c.persist_opp_q else opp_q
+        known = jnp.sum(model.counts >= m)
+        return (model, opp_q), TrainMetrics(r.mean(), known, (i + 1) * c.num_envs)
+
+    def train(key):
+        k_train, k_eval = jax.random.split(key)
+        model = rmax_init(num_s, num_a, c.r_max, c.gamma)
+        keys = jax.random.split(k_train, c.num_batches)
+        (model, _), metrics = jax.lax.scan(
+            batch, (model, q_init), (keys, jnp.arange(c.num_batches))
+        )
+        greedy = dataclasses.replace(c, boltzmann_temp=0.0)
+        eval_q = jnp.full((c.eval_envs, 2), c.opp_q_init, jnp.float32)
+        (_, _, r, _), _ = rollout(k_eval, model.q, eval_q, greedy)
+        return TrainOutput(model, metrics, r.mean(), jnp.argmax(model.q, axis=1))
+
+    return train
+
+
+def memoryless_reward(key: jax.Array, c: RFOSConfig, p_first: jax.Array) -> jax.Array:
+    """Per-step reward of a memoryless policy that plays action 0 with probability ``p_first``."""
+    opp_q = jnp.full((c.eval_envs, 2), c.opp_q_init, jnp.float32)
+
+    def policy(k, s):
+        return (jax.random.uniform(k) >= p_first).astype(jnp.int32)
+
+    (_, _, r, _), _ = rollout(key, None, opp_q, c, policy_fn=policy)
+    return r.mean()
+
+
+def best_memoryless_reward(key: jax.Array, c: RFOSConfig, grid: int = 21) -> tuple[float, float]:
+    """The best memoryless policy on a grid of P(action 0): (best reward, its probability)."""
+    ps = jnp.linspace(0.0, 1.0, grid)
+    rewards = jax.jit(jax.vmap(lambda p: memoryless_reward(key, c, p)))(ps)
+    i = int(jnp.argmax(rewards))
+    return float(rewards[i]), float(ps[i])
+
+
+def episodes_to_known(metrics: TrainMetrics, num_pairs: int) -> int:
+    """Meta-episodes played when every (s, a) pair had become known (-1 if never)."""
+    known = np.asarray(metrics.known)
+    hit = np.nonzero(known >= num_pairs)[0]
+    return int(np.asarray(metrics.episodes)[hit[0]]) if hit.size else -1
