@@ -125,3 +125,19 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="theta1_init"):
         simulate(key, get_game("ipd"), n_runs=2, n_steps=2, theta1_init=jnp.zeros((3, 5)))
     assert set(LEARNERS) == {"nl", "lola"}
+
+
+@pytest.mark.parametrize(("l1", "l2"), [("nl", "nl"), ("lola", "lola")])
+def test_pd_is_ipd_plus_three_step_by_step(l1, l2):
+    # Adding a constant to every payoff adds a constant to V (sum M = 25): same learning dynamics.
+    from rlbook.games.matrix import make_game
+
+    ipd = get_game("ipd")
+    pd = make_game(ipd.r1 + 3, ipd.r2 + 3, "pd")
+    np.testing.assert_array_equal(pd.r1, [2, 0, 3, 1])
+    a = simulate(jax.random.key(7), ipd, l1, l2, n_runs=8, n_steps=20)
+    b = simulate(jax.random.key(7), pd, l1, l2, n_runs=8, n_steps=20)
+    # float32: V carries an extra 75 in the PD, so rounding differs at ~1e-5 and LOLA's second
+    # derivatives amplify it over 20 steps; a wrong sign or scale would differ by O(1)
+    np.testing.assert_allclose(a.theta1, b.theta1, rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(a.value + 3, b.value, atol=1e-2)
