@@ -315,6 +315,15 @@ axes[1].legend(loc="best", fontsize=8)
 fig.tight_layout()
 plt.show()
 
+# %%
+# How much does player 1's P(cooperate) still move after step 20? (std over steps 20-100, mean over runs)
+move = {
+    g: float(np.asarray(sims[(g, "nl", "nl")].p_coop[:, 20:, 0]).std(1).mean())
+    for g in ["ipd", "imp"]
+}
+print(f"NL vs NL, std of P(C) over steps 20-100: IPD {move['ipd']:.3f}, IMP {move['imp']:.3f}")
+assert move["ipd"] < 0.01 and move["imp"] > 0.1  # IPD settles; IMP keeps oscillating
+
 # %% [markdown]
 # **What we see.** Two naive learners slide into mutual defection: the average reward settles at
 # -2, the one-shot Nash equilibrium, in nearly every run. Two LOLA learners end near -1 per round,
@@ -455,7 +464,10 @@ print(table(paper_rows))
 # 5. **Stag hunt.** With the payoff editor, find payoffs for which naive learners from random starts
 #    end at the payoff-dominant equilibrium (stag) in most runs, and payoffs where they end at the
 #    risk-dominant one (hare).
-# 6. **Phase portraits.** Draw `pg.plot_phase_portrait` for LOLA vs NL in IMP. Who wins, and why does
+# 6. **Chicken.** Run LOLA vs LOLA in chicken with the explorer. What happens to both players, and
+#    why does a look-ahead that assumes a naive opponent go wrong when the opponent looks ahead too?
+#    (Chapter 5, WelFuSe, returns to this.)
+# 7. **Phase portraits.** Draw `pg.plot_phase_portrait` for LOLA vs NL in IMP. Who wins, and why does
 #    the answer depend on $\eta$?
 #
 # ## References
