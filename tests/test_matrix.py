@@ -199,3 +199,26 @@ def test_bad_inputs_raise_value_error():
         with pytest.raises(ValueError, match="gamma"):
             exact_value(jnp.zeros(5), jnp.zeros(5), get_game("ipd"), g)
     validate_gamma(0.96)
+
+
+def _numpy_value_start_last(p1, p2, r1, r2, gamma):
+    """Independent float64 reference in the other common layout: [CC, CD, DC, DD, start], inverse."""
+    q = np.array([p2[0], p2[2], p2[1], p2[3], p2[4]])  # player 2's CD/DC into player 1's order
+    a, b = p1[4], q[4]
+    d0 = np.array([a * b, a * (1 - b), (1 - a) * b, (1 - a) * (1 - b)])
+    x, y = p1[:4, None], q[:4, None]
+    trans = np.hstack([x * y, x * (1 - y), (1 - x) * y, (1 - x) * (1 - y)])
+    m = d0 @ np.linalg.inv(np.eye(4) - gamma * trans)
+    return (1 - gamma) * (m @ r1), (1 - gamma) * (m @ r2)
+
+
+@pytest.mark.parametrize("name", ["ipd", "bos", "chicken"])
+def test_differential_against_start_last_layout(name):
+    game = get_game(name)
+    t1, t2 = _random_thetas(5, n=8)
+    ours = jax.vmap(exact_value, in_axes=(0, 0, None))(t1, t2, game)
+    for i in range(8):
+        p1 = 1 / (1 + np.exp(-np.asarray(init_last(t1[i]), np.float64)))
+        p2 = 1 / (1 + np.exp(-np.asarray(init_last(t2[i]), np.float64)))
+        ref = _numpy_value_start_last(p1, p2, np.asarray(game.r1), np.asarray(game.r2), 0.96)
+        np.testing.assert_allclose([ours[0][i], ours[1][i]], ref, rtol=1e-4, atol=1e-3)
