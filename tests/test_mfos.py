@@ -1,0 +1,165 @@
+"""M-FOS: the meta-game against Chapter 1's exact values, the perspective identity, ES and PPO pieces."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rlbook.games.matrix import exact_value, get_game, swap_game
+from rlbook.learners.naive import naive_update
+from rlbook.shaping import mfos
+from rlbook.shaping.mfos import MetaGame, MFOSConfig
+
+
+def _env(**kw):
+    c = MFOSConfig(**kw)
+    env = MetaGame(c)
+    return c, env, env.default_params()
+
+
+def test_reward_is_the_exact_value_with_theta_before_its_update():
+    c, env, params = _env(game="ipd")
+    obs, state = env.reset(jax.random.key(0), params)
+    phi = jnp.array([0.3, -1.0, 2.0, 0.1, -0.4])
+    obs2, state2, r, term, trunc, info = env.step(None, state, phi, params)
+    v1, v2 = exact_value(phi, state.theta, get_game("ipd"), 0.96)
+    np.testing.assert_allclose([r, info["opp_reward"]], [v1, v2], rtol=1e-6)
+    np.testing.assert_allclose(obs2, jax.nn.sigmoid(jnp.concatenate([phi, state.theta])), rtol=1e-6)
+    assert not bool(term) and not bool(trunc) and int(state2.t) == 1
+
+
+def test_reset_plays_a_warm_up_step_and_drops_its_reward():
+    c, env, params = _env(game="ipd")
+    key = jax.random.key(3)
+    obs, state = env.reset(key, params)
+    k_opp, k_phi = jax.random.split(key)
+    theta0, phi0 = jax.random.normal(k_opp, (5,)), jax.random.normal(k_phi, (5,))
+    np.testing.assert_allclose(obs, jax.nn.sigmoid(jnp.concatenate([phi0, theta0])), rtol=1e-6)
+    expected = naive_update(theta0, phi0, swap_game(get_game("ipd")), 0.96, 1.0)
+    np.testing.assert_allclose(state.theta, expected, rtol=1e-5)
+    assert int(state.t) == 0
+
+
+def test_co_player_learns_from_its_own_perspective():
+    """A co-player in seat 2 facing phi must move exactly as a seat-1 learner facing phi would on the
+    mirrored game: TFT vs AllD catches a missing or doubled CD/DC swap."""
+    _, _, params = _env(game="ipd")
+    tft = jnp.array([3.0, 3.0, -3.0, 3.0, -3.0])  # cooperate first, then copy the other's last move
+    alld = jnp.full(5, -3.0)
+    upd = mfos.co_player_update(tft, alld, params)
+    direct = naive_update(
+        tft, alld, get_game("ipd"), 0.96, 1.0
+    )  # IPD is symmetric: swap(ipd) == ipd
+    np.testing.assert_allclose(upd, direct, rtol=1e-5)
+    v_seat2 = exact_value(alld, tft, get_game("ipd"))[1]
+    v_seat1 = exact_value(tft, alld, swap_game(get_game("ipd")))[0]
+    np.testing.assert_allclose(v_seat2, v_seat1, rtol=1e-6)
+    np.testing.assert_allclose(v_seat2, -2.04, atol=0.03)  # TFT vs AllD, soft logits
+
+
+def test_co_player_ascends_its_own_seat_2_value_in_an_asymmetric_game():
+    from rlbook.games.matrix import exact_value_unnormalised
+
+    c = MFOSConfig(game="bos", opp_lr=0.5)
+    params = MetaGame(c).default_params()
+    phi = jnp.array([0.2, -0.7, 1.1, 0.4, -1.5])
+    theta = jnp.array([-0.3, 0.9, 0.5, -1.2, 0.8])
+    g = jax.grad(lambda t: exact_value_unnormalised(phi, t, get_game("bos"))[1])(theta)
+    np.testing.assert_allclose(
+        mfos.co_player_update(theta, phi, params), theta + 0.5 * g, rtol=1e-5
+    )
+
+
+def test_truncates_after_meta_steps():
+    c, env, params = _env(meta_steps=3)
+    net = mfos.MFOSPolicy(8)
+    p = net.init(jax.random.key(0), jnp.zeros(10))
+    trial = mfos.rollout(lambda o: net.apply(p, o), jax.random.key(1), params)
+    assert trial.reward.shape == (3,) and trial.phi.shape == (3, 5)
+
+
+def test_vmap_equals_a_loop():
+    c, env, params = _env(meta_steps=5)
+    net = mfos.MFOSPolicy(8)
+    p = net.init(jax.random.key(0), jnp.zeros(10))
+    pol = lambda o: net.apply(p, o)
+    keys = jax.random.split(jax.random.key(2), 4)
+    batched = jax.vmap(lambda k: mfos.rollout(pol, k, params))(keys).reward
+    looped = jnp.stack([mfos.rollout(pol, k, params).reward for k in keys])
+    np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+
+
+def test_lambda_anneals_to_zero_at_iteration_667():
+    lam = mfos.anneal_lambda(jnp.arange(1000), 0.0015)
+    assert float(lam[0]) == 1.0
+    assert float(lam[666]) > 0.0 and float(lam[667]) == 0.0
+
+
+def test_ppo_shapes_first_epoch_ratio_and_variance():
+    c = MFOSConfig(method="ppo", hidden=16, batch=8, iterations=2, meta_steps=6)
+    out = jax.jit(mfos.make_train_ppo(c))(jax.random.key(0))
+    assert out.reward.shape == (2,) and out.opp_reward.shape == (2,)
+    assert out.stats["ratio_mean"].shape == (2, c.ppo_epochs)
+    np.testing.assert_allclose(
+        out.stats["ratio_mean"][:, 0], 1.0, rtol=1e-5
+    )  # on-policy first epoch
+    net = mfos.MFOSActorCritic(16)
+    mean, var, v = net.apply(out.train_state.params, jnp.zeros((3, 10)))
+    assert mean.shape == (3, 5) and var.shape == (3, 5) and v.shape == (3,)
+    assert bool(jnp.all(var > 0))
+    assert np.isfinite(np.asarray(out.reward)).all()
+
+
+def test_discounted_returns():
+    r = jnp.array([[1.0], [0.0], [2.0]])
+    np.testing.assert_allclose(mfos.discounted_returns(r, 0.5)[:, 0], [1.5, 1.0, 2.0])
+
+
+def test_es_training_is_deterministic_and_improves():
+    c = MFOSConfig(generations=12, popsize=16, num_opps=4, meta_steps=20, hidden=8, eval_opps=16)
+    a = jax.jit(mfos.make_train_es(c))(jax.random.key(0))
+    b = jax.jit(mfos.make_train_es(c))(jax.random.key(0))
+    np.testing.assert_array_equal(a.mean_fitness, b.mean_fitness)
+    assert float(a.mean_fitness[-1]) > float(a.mean_fitness[0]) + 0.2
+
+
+def test_zd_fit_recognises_an_extortionate_strategy():
+    """Press & Dyson's extortion in the IPD (payoffs shifted): an exact ZD strategy, residual 0."""
+    game = get_game("ipd")
+    chi, phi_ = 2.0, 0.1
+    P = -2.0  # mutual defection
+    # p~ = phi [(R_self - P) - chi (R_other - P)]
+    pt = phi_ * ((game.r1 - P) - chi * (game.r2 - P))
+    p = pt + jnp.array([1.0, 1.0, 0.0, 0.0])
+    assert bool(jnp.all((p >= 0) & (p <= 1)))
+    coef, resid, chi_hat = mfos.zd_fit(p, game)
+    assert float(resid) < 1e-5
+    np.testing.assert_allclose(chi_hat, chi, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"game": "go"}, "game"),
+        ({"opponent": "br"}, "opponent"),
+        ({"gamma": 1.0}, "gamma"),
+        ({"popsize": 7}, "popsize"),
+        ({"opp_lr": -1.0}, "opp_lr"),
+        ({"meta_steps": 0}, "meta_steps"),
+        ({"method": "ga"}, "method"),
+    ],
+)
+def test_bad_config_raises(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MFOSConfig(**kwargs)
+
+
+def test_self_play_is_not_a_meta_game_and_ppo_refuses_it():
+    with pytest.raises(ValueError, match="self-play"):
+        MetaGame(MFOSConfig(opponent="self"))
+    with pytest.raises(ValueError, match="self"):
+        mfos.make_train_ppo(MFOSConfig(opponent="self", method="ppo"))
+    with pytest.raises(ValueError, match="unknown preset"):
+        MFOSConfig.preset("huge")
