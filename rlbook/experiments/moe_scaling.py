@@ -18,7 +18,7 @@ from rlbook.learners.ppo import NetConfig, PPOConfig, final_return, make_train
 
 PRESETS = {
     "book": {"frames": 65_536, "seeds": (0,), "experts": (4,), "widths": (1,)},
-    "medium": {"frames": 196_608, "seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
+    "medium": {"frames": 65_536, "seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
     "paper": {
         "frames": 10_000_000,
         "seeds": (0, 1, 2, 3, 4),
