@@ -78,8 +78,8 @@ class MAPPOConfig:
 
     @classmethod
     def preset(cls, name: str, algo: str = "ippo", **kw) -> MAPPOConfig:
-        """``book``: 3m in about a minute of CPU; ``medium``: longer 3m runs for data/; ``paper``: JaxMARL's
-        yaml (128 envs x 128 steps, 1e7 steps)."""
+        """``book``: 3m, 0.3M steps, 64-unit networks (a couple of CPU minutes); ``medium``: 1M steps, the
+        run stored in data/; ``paper``: JaxMARL's yaml sizes (128 envs x 128 steps, 128 units, 1e7 steps)."""
         base = {
             "ippo": dict(lr=0.004, clip_eps=0.05, ent_coef=0.01),
             "mappo": dict(lr=0.002, clip_eps=0.2, ent_coef=0.0),
@@ -88,7 +88,9 @@ class MAPPOConfig:
             "book": dict(
                 num_envs=64, num_steps=128, total_timesteps=300_000, fc_dim=64, gru_dim=64
             ),
-            "medium": dict(num_envs=128, num_steps=128, total_timesteps=2_000_000),
+            "medium": dict(
+                num_envs=64, num_steps=128, total_timesteps=1_000_000, fc_dim=64, gru_dim=64
+            ),
             "paper": dict(num_envs=128, num_steps=128, total_timesteps=10_000_000),
         }
         if name not in sizes:

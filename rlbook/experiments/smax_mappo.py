@@ -1,0 +1,22 @@
+"""Chapter 8 experiment: recurrent MAPPO (centralised world-state critic) on SMAX 3m. See ``smax_ippo``."""
+
+from __future__ import annotations
+
+import functools
+
+from rlbook.experiments import Experiment
+from rlbook.experiments.smax_ippo import config as _config
+from rlbook.experiments.smax_ippo import run_algo
+
+
+def run(preset: str = "book", seed: int = 0, log=lambda m: None):
+    return run_algo("mappo", preset, seed, log)
+
+
+EXPERIMENT = Experiment(
+    name="smax_mappo",
+    description="Recurrent MAPPO on SMAX 3m vs the heuristic enemy (greedy-eval win rate, SPS)",
+    run=run,
+    config=functools.partial(_config, algo="mappo"),
+    chapter="08_smax",
+)
