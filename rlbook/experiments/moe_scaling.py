@@ -18,7 +18,7 @@ from rlbook.learners.ppo import NetConfig, PPOConfig, final_return, make_train
 
 PRESETS = {
     "book": {"frames": 65_536, "seeds": (0,), "experts": (4,), "widths": (1,)},
-    "medium": {"frames": 65_536, "seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
+    "medium": {"frames": 49_152, "seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
     "paper": {
         "frames": 10_000_000,
         "seeds": (0, 1, 2, 3, 4),
@@ -60,9 +60,10 @@ KEYS = (
 )
 
 
-def run_arm(cfg: PPOConfig, seed: int) -> dict:
+def run_arm(cfg: PPOConfig, seed: int, train=None) -> dict:
     t0 = time.perf_counter()
-    out = jax.jit(make_train(cfg))(jax.random.key(seed))
+    train = train or jax.jit(make_train(cfg))
+    out = train(jax.random.key(seed))
     m = jax.tree_util.tree_map(np.asarray, out["metrics"])
     wall = time.perf_counter() - t0
     res = {k: np.round(m[k].astype(float), 4).tolist() for k in KEYS}
@@ -82,8 +83,9 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     results: dict = {"arms": {}}
     for name, cfg in arms(preset).items():
         results["arms"][name] = {}
+        train = jax.jit(make_train(cfg))  # one compile per arm, reused over seeds
         for s in p["seeds"]:
-            r = run_arm(cfg, seed + s)
+            r = run_arm(cfg, seed + s, train)
             results["arms"][name][str(seed + s)] = r
             log(
                 f"{name} seed {seed + s}: return {r['final_return']:.2f}, critic dormant "
