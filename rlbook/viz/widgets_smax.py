@@ -1,0 +1,121 @@
+"""Chapter 8 widgets: a scenario picker + episode viewer, and a scenario builder with obs/action sizes.
+
+The pure functions (``episode_summary``, ``scenario_sizes``) carry the logic and are unit-tested; the
+``make_*`` functions wrap them in ipywidgets.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets as widgets
+import jax
+import matplotlib.pyplot as plt
+
+from rlbook.envs.smax import SCENARIOS, UNIT_NAMES, HeuristicEnemySMAX, custom_scenario
+from rlbook.envs.smax.render import ALLY_POLICIES, draw_frame, record_episode
+
+
+@functools.lru_cache(maxsize=16)
+def _env(scenario: str) -> HeuristicEnemySMAX:
+    return HeuristicEnemySMAX(scenario=scenario)
+
+
+@functools.lru_cache(maxsize=32)
+def _record(scenario: str, policy: str, seed: int) -> dict:
+    return record_episode(_env(scenario), jax.random.key(seed), policy)
+
+
+def episode_summary(scenario: str = "3m", policy: str = "heuristic", seed: int = 0) -> dict:
+    """Outcome of one ally-``policy`` episode against the heuristic enemy on ``scenario``."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {sorted(SCENARIOS)}, got {scenario!r}")
+    if policy not in ALLY_POLICIES:
+        raise ValueError(f"policy must be one of {ALLY_POLICIES}, got {policy!r}")
+    rec = _record(scenario, policy, int(seed))
+    na = rec["num_allies"]
+    return {
+        "won": rec["won"],
+        "return": round(rec["return"], 4),
+        "steps": rec["steps"],
+        "allies_alive": int(rec["alive"][-1, :na].sum()),
+        "enemies_alive": int(rec["alive"][-1, na:].sum()),
+    }
+
+
+def scenario_sizes(allies: dict, enemies: dict) -> dict:
+    """Observation / action / world-state sizes of a custom scenario ({unit name: count} per team)."""
+    idx = {n: i for i, n in enumerate(UNIT_NAMES)}
+    for team in (allies, enemies):
+        for name in team:
+            if name not in idx:
+                raise ValueError(f"unit names must be in {UNIT_NAMES}, got {name!r}")
+    sc = custom_scenario(
+        {idx[k]: v for k, v in allies.items() if v}, {idx[k]: v for k, v in enemies.items() if v}
+    )
+    n = sc.num_units
+    return {
+        "description": sc.describe(),
+        "num_allies": sc.num_allies,
+        "num_enemies": sc.num_enemies,
+        "obs_size": 13 * (n - 1) + 10,
+        "ally_actions": 5 + sc.num_enemies,
+        "enemy_actions": 5 + sc.num_allies,
+        "world_state_size": 12 * n,
+    }
+
+
+def make_episode_viewer(scenario: str = "3m", policy: str = "heuristic"):
+    """Scenario + ally policy + seed dropdowns and a tick slider over the recorded episode."""
+    sc = widgets.Dropdown(options=sorted(SCENARIOS), value=scenario, description="scenario")
+    pol = widgets.Dropdown(options=ALLY_POLICIES, value=policy, description="allies")
+    seed = widgets.IntSlider(0, 0, 9, description="seed")
+    tick = widgets.IntSlider(0, 0, 1, description="tick")
+    out = widgets.Output()
+    box = widgets.VBox([widgets.HBox([sc, pol, seed]), tick, out])
+
+    def redraw(*_):
+        rec = _record(sc.value, pol.value, seed.value)
+        tick.max = len(rec["pos"]) - 1
+        box.result = episode_summary(sc.value, pol.value, seed.value)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(4, 4), dpi=72)
+            draw_frame(ax, rec, min(tick.value, tick.max))
+            ax.set_xlabel(str(box.result))
+            plt.show()
+
+    for w in (sc, pol, seed, tick):
+        w.observe(redraw, "value")
+    redraw()
+    return box
+
+
+def make_scenario_builder():
+    """Integer sliders for the units of each team; shows the resulting sizes."""
+    sliders = {
+        (team, name): widgets.IntSlider(
+            3 if name == "marine" else 0, 0, 10, description=f"{team[0]}:{name}"
+        )
+        for team in ("allies", "enemies")
+        for name in UNIT_NAMES
+    }
+    out = widgets.Output()
+    box = widgets.VBox([widgets.HBox([widgets.VBox([s for (t, _), s in sliders.items() if t == team])
+                                      for team in ("allies", "enemies")]), out])  # fmt: skip
+
+    def redraw(*_):
+        team = {t: {n: sliders[(t, n)].value for n in UNIT_NAMES} for t in ("allies", "enemies")}
+        with out:
+            out.clear_output(wait=True)
+            try:
+                box.result = scenario_sizes(team["allies"], team["enemies"])
+                print(box.result)
+            except ValueError as err:
+                box.result = None
+                print(err)
+
+    for s in sliders.values():
+        s.observe(redraw, "value")
+    redraw()
+    return box

@@ -1,0 +1,27 @@
+"""Chapter 8 widget callbacks, without a frontend."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlbook.viz import widgets_smax as w
+
+
+def test_scenario_sizes_match_the_spec_table():
+    out = w.scenario_sizes({"marine": 5}, {"marine": 6})
+    assert (out["obs_size"], out["ally_actions"], out["world_state_size"]) == (140, 11, 132)
+    out = w.scenario_sizes({"stalker": 2, "zealot": 3}, {"stalker": 2, "zealot": 3})
+    assert (out["obs_size"], out["ally_actions"]) == (127, 10)
+    with pytest.raises(ValueError, match="unit names"):
+        w.scenario_sizes({"tank": 1}, {"marine": 1})
+    with pytest.raises(ValueError, match="num_enemies"):
+        w.scenario_sizes({"marine": 1}, {"marine": 0})
+
+
+def test_builder_and_viewer_update():
+    b = w.make_scenario_builder()
+    assert b.result["obs_size"] == 13 * 5 + 10
+    v = w.make_episode_viewer("3m", "stop")
+    assert v.result["won"] is False and v.result["return"] == 0.0
+    with pytest.raises(ValueError, match="policy"):
+        w.episode_summary("3m", "nope")
