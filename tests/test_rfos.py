@@ -226,3 +226,23 @@ def test_episodes_to_known_reads_the_first_full_batch():
     )
     assert rfos.episodes_to_known(m, 8) == 30
     assert rfos.episodes_to_known(m, 9) == -1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"meta_state": "qtable", "radius": 0.25},
+        {"game": "pd", "h": 1},
+        {"persist_opp_q": True, "mask_unknown_next": True, "boltzmann_temp": 0.25},
+    ],
+)
+def test_other_meta_states_games_and_reference_flags_train(overrides):
+    c = RFOSConfig(num_envs=128, num_episodes=1024, eval_envs=64, **overrides)
+    out = jax.jit(rfos.make_train(c))(jax.random.key(0))
+    known = np.asarray(out.metrics.known)
+    assert np.all(np.diff(known) >= 0) and known[-1] <= c.num_states * c.num_actions
+    reward = np.asarray(out.metrics.reward)
+    assert np.all((reward >= 0.0) & (reward <= 1.0))
+    assert 0.0 <= float(out.final_reward) <= 1.0
+    assert out.policy.shape == (c.num_states,)
+    assert int(np.asarray(out.model.counts).max()) <= c.m
