@@ -115,7 +115,9 @@ show_source(rfos.rmax_plan)
 # part in the backup as in textbook R-max (the reference masks them: `mask_unknown_next=True`); actions are
 # greedy with a random tie-break (the reference samples a Boltzmann distribution over $Q/0.25$:
 # `boltzmann_temp=0.25`); and counts are updated once per batch of meta-episodes instead of per
-# transition, which changes *when* a pair becomes known by at most one batch.
+# transition, which changes *when* a pair becomes known by at most one batch. Finally, we round $m$ to
+# the nearest integer where the reference truncates it (`int(...)`): 644 instead of 643 for $h=1$,
+# $\epsilon=0.5$, and 64,378 instead of 64,377 for $h=3$, $\epsilon=0.2$.
 
 # %% [markdown]
 # ## The experiment: h = 1 and h = 2, live

@@ -24,7 +24,8 @@ Deviations from the reference code (rmaxmfos), each a flag that restores the ref
 - actions are greedy in Q with a random tie-break, as R-max prescribes; the reference samples from a
   Boltzmann distribution over Q / 0.25 (``boltzmann_temp=0.25``);
 - the reference updates counts one transition at a time; we collect ``num_envs`` meta-episodes with a
-  fixed policy, then update (a batched R-max, the same model once all pairs are known).
+  fixed policy, then update (a batched R-max, the same model once all pairs are known);
+- m is rounded to the nearest integer; the reference truncates it (one lower at two table settings).
 """
 
 from __future__ import annotations
@@ -168,7 +169,9 @@ def _check_constants(epsilon: float, delta: float, gamma: float) -> None:
 
 def known_threshold(num_states: int, epsilon: float, delta: float, gamma: float) -> int:
     """Visits after which a pair is *known*: m = |S| ln(1/delta) / (epsilon (1 - gamma))^2, rounded to the
-    nearest integer (the reference's values: 644 for |S| = 4, 2575 for 16 at epsilon 0.5, gamma 0.8)."""
+    nearest integer (644 for |S| = 4, 2575 for 16 at epsilon 0.5, gamma 0.8). The reference code truncates
+    with ``int(...)``, which is one lower where the fraction is >= 0.5 (643 and 64377 at h = 1, eps 0.5
+    and h = 3, eps 0.2); a conservative reading of the theorem would round up."""
     _check_constants(epsilon, delta, gamma)
     if num_states < 1:
         raise ValueError(f"num_states must be >= 1, got {num_states}")
