@@ -106,6 +106,8 @@ def runs_widget(data_dir: str | Path = "data"):
     import matplotlib.pyplot as plt
 
     runs = load_runs(data_dir)
+    if not runs:
+        return W.Label(f"no moe_scaling_*.json runs in {data_dir}")
 
     def show(file, metric="return"):
         fig, ax = plt.subplots(figsize=(6, 3.2))
