@@ -126,9 +126,8 @@ def test_sizes_match_jaxmarl_every_scenario():
         je, oe = make_pair(name, True)
         a = je.agents[0]
         assert oe.observation_space(a).shape == je.observation_space(a).shape
-        assert oe.action_space(a).n == je.action_space(a).num_categories
-        obs, _ = oe.reset(jax.random.key(0))
-        assert obs["world_state"].shape == (je.state_size,)
+        assert oe.action_space(a).n == je.action_space(a).n
+        assert oe.state_size == je.state_size == 12 * oe.num_units
 
 
 def test_spawn_statistics_default_map():
