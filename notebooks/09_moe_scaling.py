@@ -425,12 +425,16 @@ claims = [
     {
         "claim": "return grows with the number of experts",
         "paper (a), Atari": "yes",
-        f"rlbook, {where}": "yes" if grows else "not reproduced at this scale",
+        f"rlbook, {where}": ("yes" if grows else "not reproduced at this scale")
+        if HAVE_SWEEP
+        else "untested (no data/ sweep)",
     },
     {
         "claim": "widening the dense layer hurts",
         "paper (a), Atari": "yes",
-        f"rlbook, {where}": "yes" if hurts else "not reproduced at this scale",
+        f"rlbook, {where}": ("yes" if hurts else "not reproduced at this scale")
+        if HAVE_SWEEP
+        else "untested (no data/ sweep)",
     },
     {
         "claim": "MoE keeps fewer dormant neurons",
