@@ -29,7 +29,7 @@
 # |---|---|---|---|
 # | 1 | [Learning in matrix games: naive learners and LOLA](01_learning_in_games.ipynb) | background: LOLA (Foerster et al., 2018) | ready |
 # | 2 | [Model-free opponent shaping](02_mfos.ipynb) | M-FOS (Lu, Willi, de Witt, Foerster, 2022) | ready |
-# | 3 | Opponent shaping with memory, at scale | Shaper (Khan, Willi et al., 2024) | planned |
+# | 3 | [Opponent shaping with memory, at scale](03_shaper.ipynb) | Shaper (Khan, Willi et al., 2024) | ready |
 # | 4 | [The sample complexity of opponent shaping](04_rfos.ipynb) | R-FOS (Fung, Willi et al., 2024) | ready |
 # | 5 | Welfare equilibria in non-coincidental games | WelFuSe (Levi, Lu, Willi et al., 2024) | planned |
 # | 6 | Opponent shaping with N players | Leading the Pack (Souly, Willi et al., 2023) | planned |
