@@ -252,8 +252,8 @@ assert abs(self_r + 1.0) < 0.05 and abs(self_o + 1.0) < 0.05  # mutual cooperati
 # 256 tanh units, the softplus head giving the **variance**, Monte-Carlo returns normalised over the
 # batch, 4 full-batch epochs per iteration, 4096 parallel meta-episodes for 1024 iterations. rlbook's
 # `make_train_ppo` is that algorithm on the shared PPO pieces (`rlbook.learners.ppo`). It is too slow
-# for a live cell on a CPU (4.3 s an iteration at batch 4096 on 2 cores, so 74 minutes for the paper's
-# run). The curve below comes from
+# for a live cell on a CPU: at batch 4096 one iteration took 4.3 s on an idle 2-core machine and up to
+# 20 s when the cores were shared, so the paper's 1024 iterations take 1.2 to 6 hours. The curve below comes from
 # `python -m rlbook.experiments mfos_ppo --preset book --out data/mfos_ppo_book.json` (batch 256, 300 iterations).
 
 # %%

@@ -5,7 +5,7 @@ IPD meta-self-play, ``num_seeds`` seeds each (vmapped), every mean policy evalua
 co-players. Rewards are per-step averages over the 100-step meta-episode, mean over co-players and seeds.
 
 ``mfos_ppo``: the paper's PPO meta-learner vs NL in the IPD; ``book`` at batch 256 (CPU minutes),
-``paper`` at the reference's batch 4096 x 1024 iterations (a GPU; about 4.3 s an iteration on 2 CPU cores).
+``paper`` at the reference's batch 4096 x 1024 iterations (a GPU; 4.3 s an iteration on an idle 2-core CPU, up to 20 s on a shared one).
 """
 
 from __future__ import annotations
