@@ -110,6 +110,20 @@ def test_index_links_every_chapter_and_pins_versions():
         )
 
 
+def test_index_lists_every_registered_experiment():
+    from rlbook.experiments import registry
+
+    nb = nbformat.read(NB_DIR / "00_index.ipynb", as_version=4)
+    shown = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    for name in registry():
+        assert f"{name} " in shown, (
+            f"experiment {name} is registered but 00_index's stored outputs do not list it: "
+            "run make outputs NB=notebooks/00_index.ipynb"
+        )
+
+
 def test_sanitizer_rules_are_narrow():
     cfg = (NB_DIR / "nbval_sanitize.cfg").read_text()
     for line in cfg.splitlines():
