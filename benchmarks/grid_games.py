@@ -9,21 +9,11 @@ more work per step: the ratio is a like-for-like cost of running the game, not o
 
 from __future__ import annotations
 
-import time
-
 import jax
 import jax.numpy as jnp
+from timing import alternate_best, load_average
 
 from rlbook.games import coin_game as cg
-
-
-def _best_of(fn, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(num_envs: int = 1024, num_steps: int = 100):
@@ -58,9 +48,12 @@ def main(num_envs: int = 1024, num_steps: int = 100):
         return jax.lax.scan(body, s, actions)[1].sum()
 
     jax.block_until_ready((ours(), theirs()))
-    t_ours, t_theirs = _best_of(ours), _best_of(theirs)
+    best = alternate_best({"rlbook": ours, "jaxmarl": theirs})
+    t_ours, t_theirs = best["rlbook"], best["jaxmarl"]
     sps = num_envs * num_steps
-    print(f"CoinGame, {num_envs} envs x {num_steps} steps")
+    print(
+        f"CoinGame, {num_envs} envs x {num_steps} steps, best of 3 alternating runs; {load_average()}"
+    )
     print(f"rlbook  {t_ours * 1e3:8.2f} ms  ({sps / t_ours / 1e6:.2f} M steps/s)")
     print(f"jaxmarl {t_theirs * 1e3:8.2f} ms  ({sps / t_theirs / 1e6:.2f} M steps/s)")
     print(f"ratio jaxmarl / rlbook: {t_theirs / t_ours:.2f}")

@@ -11,29 +11,13 @@ compile time is excluded and reported separately.
 
 from __future__ import annotations
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
+from timing import alternate_best, load_average, timed_first
 
 from rlbook.games.matrix import exact_value, get_game, p_cooperate
 from rlbook.learners.naive import joint_step, simulate
-
-
-def _best_of(fn, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _timed_first(fn):
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn())
-    return out, time.perf_counter() - t0
 
 
 def make_reference(game, learner1, learner2):
@@ -74,12 +58,16 @@ def main(n_runs=256, n_steps=100):
         def ref(ref_run=ref_run):
             return ref_run(th1, th2, n_steps)
 
-        (o_theta, o_val), c_ours = _timed_first(ours)
-        (r_theta, r_val), c_ref = _timed_first(ref)
+        (o_theta, o_val), c_ours = timed_first(ours)
+        (r_theta, r_val), c_ref = timed_first(ref)
         np.testing.assert_allclose(r_theta, np.asarray(o_theta), rtol=1e-3, atol=1e-3)
         np.testing.assert_allclose(r_val, np.asarray(o_val), rtol=1e-3, atol=1e-3)
-        rows.append((f"{l1}-{l2}", _best_of(ours), _best_of(ref), c_ours, c_ref))
-    print(f"IPD, {n_runs} runs x {n_steps} learning steps, best of 3, compile excluded")
+        best = alternate_best({"rlbook": ours, "ref": ref})
+        rows.append((f"{l1}-{l2}", best["rlbook"], best["ref"], c_ours, c_ref))
+    print(
+        f"IPD, {n_runs} runs x {n_steps} learning steps, best of 3 alternating runs, compile excluded"
+    )
+    print(load_average())
     print(
         f"{'pairing':10s} {'rlbook s':>9s} {'ref loop s':>10s} {'ratio':>6s}   first call s (rlbook / ref)"
     )
