@@ -2,7 +2,8 @@
 
 Summary: ``win_rate`` (greedy evaluation episodes after training, one per eval env), ``env_steps``, ``sps``
 (env steps per second of the training run, compile excluded), ``compile_s``, ``wall_s``, and the curves
-(training-policy win rate and return per update vs env steps and seconds).
+(training-policy win rate and return per update vs env steps and seconds), and the trained actor's
+parameters (``results["actor_params_msgpack_b64"]``, read back with ``rlbook.learners.mappo.decode_actor``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import jax
 import numpy as np
 
 from rlbook.experiments import Experiment
-from rlbook.learners.mappo import MAPPOConfig, make_train
+from rlbook.learners.mappo import MAPPOConfig, encode_actor, make_train
 
 ALGO = "ippo"
 
@@ -52,6 +53,8 @@ def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None,
         "win_rate": np.round(np.nan_to_num(m["win_rate"], nan=-1.0), 4).tolist(),
         "episode_return": np.round(np.nan_to_num(m["episode_return"], nan=-1.0), 4).tolist(),
         "entropy": np.round(m["entropy"], 4).tolist(),
+        # the trained actor (mappo.decode_actor(cfg, ...)): the chapter animates this team
+        "actor_params_msgpack_b64": encode_actor(out["params"]),
     }
     log(f"{algo}: greedy win rate {summary['win_rate']} after {env_steps} steps, {run_s:.0f} s")
     return summary, results

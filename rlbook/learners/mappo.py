@@ -351,4 +351,51 @@ def make_train(cfg: MAPPOConfig, env=None):
         return dict(eval_win_rate=won.mean(), eval_return=ret.mean(), eval_finished=finished.mean())
 
     train.evaluate = evaluate
+    train.init_params = init_params
     return train
+
+
+def encode_actor(params) -> str:
+    """The actor's parameters as base64 of flax's msgpack bytes (float32, ~200 KB at 64 units): enough to
+    replay the trained team, small enough for a data/ JSON file (MAPPO's critic is left out)."""
+    import base64
+
+    from flax import serialization
+
+    actor = jax.device_get({"actor": params["actor"]})
+    return base64.b64encode(serialization.to_bytes(actor)).decode("ascii")
+
+
+def decode_actor(cfg: MAPPOConfig, text: str, env=None):
+    """Inverse of ``encode_actor`` for a run made with ``cfg``: ``{"actor": ...}`` (tree from a fresh init)."""
+    import base64
+
+    from flax import serialization
+
+    template = {"actor": make_train(cfg, env).init_params(jax.random.key(0))["actor"]}
+    return serialization.from_bytes(template, base64.b64decode(text))
+
+
+class GreedyPolicy:
+    """The trained actor as an ally policy for ``rlbook.envs.smax.render.record_episode``: greedy actions,
+    one GRU state per ally carried between steps (``initial_carry`` / ``__call__(key, obs, avail, h)``)."""
+
+    def __init__(self, cfg: MAPPOConfig, params, env):
+        self.agents = env.agents
+        self.gru_dim = cfg.gru_dim
+        n_act = env.action_space(self.agents[0]).n
+        self.actor = RecurrentActorCritic(
+            n_act, cfg.fc_dim, cfg.gru_dim, with_value=cfg.algo != "mappo"
+        )
+        self.params = params["actor"]
+
+    def initial_carry(self):
+        return jnp.zeros((len(self.agents), self.gru_dim))
+
+    def __call__(self, key, obs, avail, h):
+        o = jnp.stack([obs[a] for a in self.agents])[None]
+        av = jnp.stack([avail[a] for a in self.agents])[None]
+        resets = jnp.zeros((1, len(self.agents)), bool)
+        h, logits, _ = self.actor.apply(self.params, h, o, resets, av)
+        act = jnp.argmax(logits[0], -1)
+        return {a: act[i] for i, a in enumerate(self.agents)}, h

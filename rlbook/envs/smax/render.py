@@ -22,12 +22,15 @@ ALLY_POLICIES = ("heuristic", "random", "stop")
 def record_episode(env, key, policy="heuristic", max_steps: int | None = None) -> dict:
     """One episode (no auto-reset) as numpy arrays over ticks: positions [K, N, 2], health, alive, and
     per tick the attack target of each unit (-1 if none); plus per step the ally reward. ``policy`` is one of
-    ``ALLY_POLICIES`` or ``f(key, obs_dict, avail_dict) -> actions_dict``."""
+    ``ALLY_POLICIES``, ``f(key, obs_dict, avail_dict) -> actions_dict``, or a recurrent policy with
+    ``initial_carry()`` and ``f(key, obs_dict, avail_dict, carry) -> (actions_dict, carry)`` (e.g.
+    ``rlbook.learners.mappo.GreedyPolicy``)."""
     if isinstance(policy, str) and policy not in ALLY_POLICIES:
         raise ValueError(f"policy must be one of {ALLY_POLICIES} or a callable, got {policy!r}")
     steps = env.max_steps + 1 if max_steps is None else int(max_steps)
     ally_h = make_heuristic_policy(env, team=0) if policy == "heuristic" else None
     rows = np.arange(env.num_allies)
+    recurrent = hasattr(policy, "initial_carry")
 
     def act(key, state, ps):
         s = state.state
@@ -44,12 +47,14 @@ def record_episode(env, key, policy="heuristic", max_steps: int | None = None) -
                 ag: jax.random.categorical(ks[i], jnp.log(avail[ag].astype(jnp.float32)))
                 for i, ag in enumerate(env.agents)
             }, ps
+        if recurrent:
+            return policy(key, env.get_obs(state), avail, ps)
         return policy(key, env.get_obs(state), avail), ps
 
     def run(key):
         key, k0 = jax.random.split(key)
         _, state = env.reset(k0)
-        ps = initial_policy_state(env.num_allies)
+        ps = policy.initial_carry() if recurrent else initial_policy_state(env.num_allies)
 
         def body(carry, k):
             state, ps, done = carry
