@@ -40,7 +40,7 @@ from IPython.display import HTML, display
 from rlbook.book.nb import nb_setup, show_source
 from rlbook.envs.smax import SCENARIOS, HeuristicEnemySMAX, units
 from rlbook.envs.smax.physics import tick
-from rlbook.envs.smax.render import animate_episode, frame_strip
+from rlbook.envs.smax.render import animate_episode, frame_strip, record_episode
 from rlbook.viz import widgets_smax
 
 SEED = 0
@@ -58,19 +58,75 @@ DATA = Path("../data")
 # `step(key, state, actions)`, so `vmap` runs thousands of battles in lock-step and `scan` fuses an
 # entire rollout into one compiled loop. The table below was measured by `benchmarks/smax.py`
 # (stored in `data/` with its provenance): the heuristic-enemy env with random legal actions,
-# `jit(scan(vmap(step)))`, rlbook and jaxmarl in the same process. The machine was a shared 2-core
-# CPU under heavy load from other jobs while it ran, so absolute numbers are noisy; compare ratios.
+# `jit(scan(vmap(step)))`, rlbook and jaxmarl in the same process, compile time excluded (and listed
+# separately). Other jobs may share this 2-core machine, so the script alternates the timed runs (rlbook,
+# jaxmarl, rlbook, jaxmarl, ...) and keeps the fastest of each side (the median ratio is listed too); the
+# load average it saw is printed under the table. Absolute numbers move with the load; the ratios are
+# what to compare.
+#
+# The goal was a ratio of at least 1 everywhere and as close to 2 as careful design allows
+# (one distance matrix per tick, observations computed once after the auto-reset, table-driven action
+# decoding). What the stored run shows is more modest: rlbook's env is on par with jaxmarl's or somewhat
+# faster, not twice as fast, and on a loaded machine the fastest-run ratio of a single cell can dip
+# below 1 while its median stays above. Both envs do the same arithmetic per tick (the differential
+# test demands equal results), so the room for a speed-up is in the bookkeeping around it.
 
 # %%
 bench = json.loads((DATA / "smax_benchmark.json").read_text())
-print(f"{'map':<10}{'N envs':>7}{'rlbook steps/s':>16}{'jaxmarl steps/s':>17}{'ratio':>7}")
-for r in bench["rows"]:
-    print(
-        f"{r['map']:<10}{r['n']:>7}{r['rlbook_sps']:>16,.0f}{r['jaxmarl_sps']:>17,.0f}{r['ratio']:>7.2f}"
+prov = bench["provenance"]
+head = f"{'map':<10}{'N':>6}{'rlbook steps/s':>16}{'jaxmarl steps/s':>17}{'ratio':>7}{'median':>8}{'compile r / j s':>17}"
+
+
+def bench_line(r):
+    return (
+        f"{r['map']:<10}{r['n']:>6}{r['rlbook_sps']:>16,.0f}{r['jaxmarl_sps']:>17,.0f}"
+        f"{r['ratio']:>7.2f}{r['ratio_median']:>8.2f}"
+        f"{r['compile_rlbook_s']:>10.1f} / {r['compile_jaxmarl_s']:<5.1f}"
     )
+
+
+print("env steps/s, random legal actions")
+print(head)
+for r in bench["rows"]:
+    print(bench_line(r))
+ratios = np.array([r["ratio"] for r in bench["rows"]])
 print(
-    "provenance:", bench["provenance"]["script"], bench["provenance"]["args"]["steps"], "steps/run"
+    f"{prov['args']['steps']} steps per timed run, best of {prov['args']['repeats']} alternating "
+    f"repeats; load average (1, 5, 15 min) {prov['loadavg_start']} at start, {prov['loadavg_end']} at end"
 )
+print(
+    f"ratio rlbook / jaxmarl over {len(ratios)} cells: min {ratios.min():.2f}, "
+    f"median {np.median(ratios):.2f}, max {ratios.max():.2f}"
+)
+medians = np.array([r["ratio_median"] for r in bench["rows"]])
+print(
+    f"cells with rlbook slower than jaxmarl: {int((ratios < 1).sum())} of {len(ratios)} by the fastest "
+    f"run, {int((medians < 1).sum())} by the median run"
+)
+# rlbook's env is at least as fast as jaxmarl's overall, and in every cell by the median run
+assert np.median(ratios) >= 1.0 and medians.min() >= 1.0
+
+# %% [markdown]
+# A faster environment only speeds up training as much as the environment's share of an update. The
+# same script also times one compiled IPPO training run (`rlbook.learners.mappo`, JaxMARL's yaml sizes:
+# 128 envs x 128 steps, 128-unit networks; rollout, GAE and 4 epochs x 4 minibatches per update) with the
+# same learner on rlbook's env and on jaxmarl's env, again alternating the timed runs. The recurrent
+# network's rollout and back-propagation take most of an update on the CPU (the paper notes put the env
+# at about a tenth), so the ratio here should sit near 1 whatever the env's speed; with only a few
+# timed runs on a loaded machine the median is the more trustworthy of the two ratios.
+
+# %%
+print("IPPO training env steps/s (rollout + update)")
+print(head)
+for r in bench["ippo"]:
+    print(bench_line(r))
+    print(
+        f"{'':<10}{r['updates']} updates of {r['n']} envs x {r['num_steps']} steps, "
+        f"{r['hidden']}-unit networks; run times (s) rlbook {r['times_rlbook_s']}, "
+        f"jaxmarl {r['times_jaxmarl_s']}"
+    )
+    # the network dominates an update on the CPU: the env's speed moves training throughput little
+    assert 0.8 <= r["ratio_median"] <= 1.25
 
 # %% [markdown]
 # ## The SMAX world
@@ -159,36 +215,64 @@ assert np.all(np.isfinite(live_ret)) and np.all((live_ret >= 0) & (live_ret <= 2
 
 # %% [markdown]
 # Training takes minutes of CPU even at book scale, so the curves come from runs of the experiment CLI
-# (`python -m rlbook.experiments smax_ippo --preset medium --out data/smax_ippo_medium.json`), stored with
-# provenance. `win_rate` in the summary is measured after training with **greedy** actions on 64 fresh
-# battles; the curve is the training policy's (stochastic) win rate over the episodes that ended in
-# each rollout.
+# (`python -m rlbook.experiments smax_ippo --preset medium --out data/smax_ippo_medium.json`, and the
+# same with `smax_mappo`), stored with provenance: both 64 envs x 128 steps, 64-unit networks, 1M env
+# steps, seed 0, each with its own PPO settings from JaxMARL's yaml files (above). `win_rate` in the
+# summary is measured after training with **greedy** actions on 64 fresh battles; the curve is the
+# training policy's (stochastic) win rate over the episodes that ended in each rollout, averaged over 5
+# updates. Wall time is measured after compilation on a machine shared with other jobs.
 
 # %%
-runs = {}
-for algo in ("ippo", "mappo"):
-    p = DATA / f"smax_{algo}_medium.json"
-    if p.exists():
-        runs[algo] = json.loads(p.read_text())
-    else:
-        print(f"{algo}: no stored run in data/ yet")
+runs = {a: json.loads((DATA / f"smax_{a}_medium.json").read_text()) for a in ("ippo", "mappo")}
+
+
+def smooth(x, k=5):
+    x = np.where(np.asarray(x) < 0, np.nan, x)  # -1 marks an update in which no episode ended
+    return np.array([np.nanmean(x[max(0, i - k + 1) : i + 1]) for i in range(len(x))])
+
+
+def first_cross(res, level):
+    wr = smooth(res["win_rate"])
+    i = int(np.argmax(wr >= level))
+    return (res["env_steps"][i], res["seconds"][i]) if wr[i] >= level else (None, None)
+
+
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for algo, d in runs.items():
-    res = d["results"]
-    wr = np.where(np.asarray(res["win_rate"]) < 0, np.nan, res["win_rate"])
+    res, s = d["results"], d["summary"]
+    wr = smooth(res["win_rate"])
     axes[0].plot(np.asarray(res["env_steps"]) / 1e6, wr, label=algo.upper())
     axes[1].plot(res["seconds"], wr, label=algo.upper())
-    s = d["summary"]
     print(
         f"{algo}: greedy win rate {s['win_rate']:.2f} after {s['env_steps']:,} env steps, "
         f"{s['sps']:,.0f} steps/s, wall {s['wall_s']:.0f} s (compile {s['compile_s']:.0f} s)"
     )
-if "ippo" in runs:
-    # the stored IPPO run reaches the target: >= 80% greedy wins on 3m
-    assert runs["ippo"]["summary"]["win_rate"] >= 0.8
-axes[0].set(xlabel="env steps (millions)", ylabel="training win rate", title="3m vs heuristic")
+    for level in (0.5, 0.8):
+        st, sec = first_cross(res, level)
+        where = f"{st:,} steps, {sec:.0f} s" if st is not None else "not reached"
+        print(f"    training win rate >= {level}: {where}")
+# the stored IPPO run reaches the target: >= 80% greedy wins on 3m
+assert runs["ippo"]["summary"]["win_rate"] >= 0.8
+# MAPPO's greedy team reaches 80% too, and its training win rate gets to 0.5 in fewer env steps
+assert runs["mappo"]["summary"]["win_rate"] >= 0.8
+assert first_cross(runs["mappo"]["results"], 0.5)[0] < first_cross(runs["ippo"]["results"], 0.5)[0]
+print(
+    "env steps to a training win rate of 0.5, IPPO / MAPPO: "
+    f"{first_cross(runs['ippo']['results'], 0.5)[0] / first_cross(runs['mappo']['results'], 0.5)[0]:.1f}x"
+)
+print(
+    "final policy entropy, IPPO / MAPPO: "
+    + " / ".join(f"{runs[a]['results']['entropy'][-1]:.2f}" for a in ("ippo", "mappo"))
+)
+axes[0].set(
+    xlabel="env steps (millions)",
+    ylabel="training win rate (5-update mean)",
+    title="3m vs heuristic",
+)
 axes[1].set(
-    xlabel="wall time (s, after compile)", ylabel="training win rate", title="3m vs heuristic"
+    xlabel="wall time (s, after compile)",
+    ylabel="training win rate (5-update mean)",
+    title="3m vs heuristic",
 )
 for ax in axes:
     ax.legend()
@@ -196,39 +280,118 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## JaxMARL paper vs rlbook
+# Both teams end at about the same greedy win rate, but they get there differently. MAPPO's centralised
+# critic sees every unit and learns the value of a battle much sooner, so its training win rate rises
+# several times faster per env step (the paper notes report the same 3-4x for jaxmarl's own runs). Its
+# policy entropy also collapses (MAPPO's yaml has no entropy bonus), which flatters its *stochastic*
+# training win rate; IPPO keeps a more random training policy whose greedy version wins far more often
+# than its curve suggests. One seed each: indicative only. MAPPO's critic is a second GRU network, so
+# each of its updates costs more wall time than IPPO's.
+
+# %% [markdown]
+# ## The trained team
 #
-# The anchors on the left were measured with `jaxmarl` 0.2.0 and its own training scripts on this kind
-# of machine (see the paper notes); the right column is what this chapter's code measured.
+# The experiment also stores the trained actor's parameters in its `data/` file. Loaded back, the IPPO
+# team plays greedily (argmax over legal actions, one GRU state per marine) against the heuristic enemy:
+# first one battle to watch, then a fresh greedy evaluation on 64 battles with a different key than the
+# one used at the end of training.
 
 # %%
-ippo = runs.get("ippo", {}).get("summary", {})
+ippo_cfg = mappo.MAPPOConfig(**runs["ippo"]["provenance"]["config"])
+ippo_actor = mappo.decode_actor(ippo_cfg, runs["ippo"]["results"]["actor_params_msgpack_b64"])
+env3m = mappo.make_env(ippo_cfg)
+trained = record_episode(env3m, key, mappo.GreedyPolicy(ippo_cfg, ippo_actor, env3m))
+fig = frame_strip(trained, num_frames=6)
+plt.show()
+print(f"steps {trained['steps']}, ally return {trained['return']:.3f}, won {trained['won']}")
+ev = jax.jit(mappo.make_train(ippo_cfg).evaluate)(ippo_actor, jax.random.fold_in(key, 8))
+print(
+    f"fresh greedy evaluation: win rate {float(ev['eval_win_rate']):.2f} on {ippo_cfg.eval_envs} "
+    f"battles (stored: {runs['ippo']['summary']['win_rate']:.2f}), return {float(ev['eval_return']):.2f}"
+)
+# the stored team still wins most fresh battles
+assert float(ev["eval_win_rate"]) >= 0.8
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+display(HTML(animate_episode(trained, every=2, max_steps=40).to_jshtml()))
+
+# %% [markdown]
+# ## JaxMARL paper vs rlbook
+#
+# The anchors in the middle column were measured with `jaxmarl` 0.2.0 and its own training scripts on an
+# idle 2-core machine of this kind (see the paper notes; JaxMARL's IPPO used 128 envs and annealed its
+# learning rate over 3M steps); the right column is read from this chapter's `data/` files and code.
+# Training win rates are the 5-update means plotted above.
+
+# %%
+ns = prov["args"]["n"]
+by = {(r["map"], r["n"]): r for r in bench["rows"]}
+ip = next(r for r in bench["ippo"] if r["map"] == "3m")
+a0 = env3m.agents[0]
+sizes = f"{env3m.observation_space(a0).shape[0]} / {env3m.action_space(a0).n} / {env3m.state_size}"
+
+
+def crossing(algo):
+    out = []
+    for level in (0.5, 0.8):
+        st, _ = first_cross(runs[algo]["results"], level)
+        out.append(f"{st / 1e6:.2f}M" if st is not None else "not in 1M")
+    return " / ".join(out) + " steps"
+
+
+def per_algo(f):
+    return " / ".join(f(runs[a]) for a in ("ippo", "mappo"))
+
+
 rows = [
-    ("SMAX env steps/s, 3m, N=1024", "jaxmarl 68.7k (idle)",
-     f"ratio rlbook/jaxmarl {next(r['ratio'] for r in bench['rows'] if r['map'] == '3m' and r['n'] == 1024):.2f}"),
-    ("obs/actions/world, 3m", "75 / 8 / 72", "75 / 8 / 72 (differential test: equal obs, masks, rewards)"),
-    ("IPPO 3m: 80% win", "about 2M steps, 5 min", f"greedy win {ippo.get('win_rate', float('nan')):.2f} "
-     f"after {ippo.get('env_steps', 0):,} steps"),
+    ("jaxmarl env steps/s, 3m, N=" + "/".join(map(str, ns)), "26.4k / 61.6k / 68.7k / 94.8k",
+     " / ".join(f"{by['3m', n]['jaxmarl_sps'] / 1e3:.1f}k" for n in ns)),
+    ("rlbook / jaxmarl env steps/s, 3m", "goal >= 1, near 2",
+     " / ".join(f"{by['3m', n]['ratio']:.2f}" for n in ns)),
+    ("rlbook / jaxmarl, all maps and N", "goal >= 1",
+     f"min {ratios.min():.2f}, median {np.median(ratios):.2f}, max {ratios.max():.2f}"),
+    (f"IPPO training steps/s, 3m, {ip['n']}x{ip['num_steps']}", "6.3k (jaxmarl's script)",
+     f"{ip['rlbook_sps_median'] / 1e3:.1f}k / {ip['jaxmarl_sps_median'] / 1e3:.1f}k, rlbook's / "
+     "jaxmarl's env (median run)"),
+    ("obs / actions / world state, 3m", "75 / 8 / 72", sizes + " (differential test: equal)"),
+    ("IPPO 3m: training win >= 0.5 / 0.8", "1.13M / 2.06M steps", crossing("ippo")),
+    ("MAPPO 3m: training win >= 0.5 / 0.8", "0.29M / 0.88M steps", crossing("mappo")),
+    ("final entropy, IPPO / MAPPO", "0.71 / 0.12",
+     per_algo(lambda d: f"{d['results']['entropy'][-1]:.2f}")),
+    ("greedy win after 1M steps, IPPO / MAPPO", "not reported",
+     per_algo(lambda d: f"{d['summary']['win_rate']:.2f}")),
+    ("training steps/s, medium IPPO / MAPPO", "6.9k / 4.1k (128 envs)",
+     per_algo(lambda d: f"{d['summary']['sps'] / 1e3:.1f}k") + " (64 envs)"),
     ("mirror heuristic 3m win rate", "0.49", "not re-measured here (exercise)"),
 ]  # fmt: skip
+print(f"{'':<42}| {'jaxmarl 0.2.0 (paper notes)':<30}| rlbook (this machine)")
 for r in rows:
-    print(f"{r[0]:<32}| {r[1]:<24}| {r[2]}")
+    print(f"{r[0]:<42}| {r[1]:<30}| {r[2]}")
 
 # %% [markdown]
 # ## Widgets
 #
-# Pick a scenario and an ally policy and scrub through the battle; build your own scenario and read off
-# its observation and action sizes.
+# Pick a scenario and an ally policy (scripted, or the trained IPPO / MAPPO teams from `data/`, which
+# play 3m only) and scrub through the battle; build your own scenario and read off its observation and
+# action sizes.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-viewer = widgets_smax.make_episode_viewer("3m", "heuristic")
+mappo_cfg = mappo.MAPPOConfig(**runs["mappo"]["provenance"]["config"])
+mappo_actor = mappo.decode_actor(mappo_cfg, runs["mappo"]["results"]["actor_params_msgpack_b64"])
+teams = {
+    "IPPO (3m)": ("3m", mappo.GreedyPolicy(ippo_cfg, ippo_actor, env3m)),
+    "MAPPO (3m)": ("3m", mappo.GreedyPolicy(mappo_cfg, mappo_actor, env3m)),
+}
+viewer = widgets_smax.make_episode_viewer("3m", "heuristic", trained=teams)
 builder = widgets_smax.make_scenario_builder()
 display(viewer, builder)
 
 # %%
 assert viewer.result == widgets_smax.episode_summary("3m", "heuristic", 0)
 print(viewer.result)
+print("MAPPO team, seed 0:", widgets_smax.episode_summary("3m", teams["MAPPO (3m)"][1], 0))
 print(builder.result)
 
 # %% [markdown]

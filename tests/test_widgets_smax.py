@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import pytest
 
 from rlbook.viz import widgets_smax as w
@@ -25,3 +26,28 @@ def test_builder_and_viewer_update():
     assert v.result["won"] is False and v.result["return"] == 0.0
     with pytest.raises(ValueError, match="policy"):
         w.episode_summary("3m", "nope")
+
+
+class _StopPolicy:
+    """A stand-in for a trained recurrent team (``GreedyPolicy`` interface): always stop."""
+
+    def __init__(self, agents):
+        self.agents = agents
+
+    def initial_carry(self):
+        return jnp.zeros(())
+
+    def __call__(self, key, obs, avail, carry):
+        return {a: jnp.int32(4) for a in self.agents}, carry
+
+
+def test_viewer_trained_policy_switches_scenario():
+    stop = _StopPolicy(w._env("3m").agents)
+    v = w.make_episode_viewer("3m", "stop", trained={"team 3m": ("3m", stop)})
+    sc, pol, _ = v.children[0].children
+    assert "team 3m" in pol.options
+    sc.value = "2s3z"
+    pol.value = "team 3m"  # a 3m team: the scenario follows
+    assert sc.value == "3m" and v.result["won"] is False and v.result["return"] == 0.0
+    sc.value = "2s3z"  # another scenario: the allies fall back to the heuristic
+    assert pol.value == "heuristic" and v.result == w.episode_summary("2s3z", "heuristic", 0)

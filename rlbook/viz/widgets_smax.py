@@ -22,16 +22,19 @@ def _env(scenario: str) -> HeuristicEnemySMAX:
 
 
 @functools.lru_cache(maxsize=32)
-def _record(scenario: str, policy: str, seed: int) -> dict:
+def _record(scenario: str, policy, seed: int) -> dict:
     return record_episode(_env(scenario), jax.random.key(seed), policy)
 
 
-def episode_summary(scenario: str = "3m", policy: str = "heuristic", seed: int = 0) -> dict:
-    """Outcome of one ally-``policy`` episode against the heuristic enemy on ``scenario``."""
+def episode_summary(scenario: str = "3m", policy="heuristic", seed: int = 0) -> dict:
+    """Outcome of one ally-``policy`` episode against the heuristic enemy on ``scenario``; ``policy`` is one
+    of ``ALLY_POLICIES`` or a policy object for ``record_episode`` (e.g. a trained ``GreedyPolicy``)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {sorted(SCENARIOS)}, got {scenario!r}")
-    if policy not in ALLY_POLICIES:
-        raise ValueError(f"policy must be one of {ALLY_POLICIES}, got {policy!r}")
+    if isinstance(policy, str) and policy not in ALLY_POLICIES:
+        raise ValueError(
+            f"policy must be one of {ALLY_POLICIES} or a policy object, got {policy!r}"
+        )
     rec = _record(scenario, policy, int(seed))
     na = rec["num_allies"]
     return {
@@ -65,19 +68,43 @@ def scenario_sizes(allies: dict, enemies: dict) -> dict:
     }
 
 
-def make_episode_viewer(scenario: str = "3m", policy: str = "heuristic"):
-    """Scenario + ally policy + seed dropdowns and a tick slider over the recorded episode."""
+def make_episode_viewer(
+    scenario: str = "3m", policy: str = "heuristic", trained: dict | None = None
+):
+    """Scenario + ally policy + seed dropdowns and a tick slider over the recorded episode. ``trained``
+    adds policies ``{label: (scenario, policy_object)}``; a trained team only plays its own scenario (its
+    observation size is fixed), so picking it switches the scenario, and picking another scenario
+    switches the allies back to the heuristic."""
+    trained = dict(trained or {})
     sc = widgets.Dropdown(options=sorted(SCENARIOS), value=scenario, description="scenario")
-    pol = widgets.Dropdown(options=ALLY_POLICIES, value=policy, description="allies")
+    pol = widgets.Dropdown(
+        options=list(ALLY_POLICIES) + list(trained), value=policy, description="allies"
+    )
     seed = widgets.IntSlider(0, 0, 9, description="seed")
     tick = widgets.IntSlider(0, 0, 1, description="tick")
     out = widgets.Output()
     box = widgets.VBox([widgets.HBox([sc, pol, seed]), tick, out])
 
-    def redraw(*_):
-        rec = _record(sc.value, pol.value, seed.value)
+    def resolve(change=None):
+        """The policy to record, or None after redirecting a trained policy to its own scenario."""
+        if pol.value not in trained:
+            return pol.value
+        own, obj = trained[pol.value]
+        if sc.value == own:
+            return obj
+        if change is not None and change.get("owner") is sc:
+            pol.value = "heuristic"  # observers redraw
+        else:
+            sc.value = own
+        return None
+
+    def redraw(change=None):
+        policy = resolve(change)
+        if policy is None:
+            return
+        rec = _record(sc.value, policy, seed.value)
         tick.max = len(rec["pos"]) - 1
-        box.result = episode_summary(sc.value, pol.value, seed.value)
+        box.result = episode_summary(sc.value, policy, seed.value)
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(4, 4), dpi=72)
