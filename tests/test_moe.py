@@ -201,3 +201,34 @@ def test_srank():
     q, _ = jnp.linalg.qr(jax.random.normal(jax.random.key(0), (4, 4)))
     assert int(srank(q @ jnp.diag(s))) == 3
     assert int(srank(jnp.ones((6, 3)))) == 1
+
+
+# --- differential tests for reformulations made for speed (old formula vs new, same parameters) ---------
+
+
+def _experts_einsum(p, x):
+    """The original ``Experts`` maths: einsums on [..., n, s, d] directly."""
+    hid = jax.nn.relu(jnp.einsum("...nsd,ndh->...nsh", x, p["w1"]) + p["b1"][:, None, :])
+    return jnp.einsum("...nsh,nhd->...nsd", hid, p["w2"]) + p["b2"][:, None, :], hid
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 5), (4, 3, 2, 5), (2, 4, 3, 1, 5)])
+def test_experts_expert_major_equals_einsum(shape):
+    from rlbook.moe.layers import Experts
+
+    x = jax.random.normal(jax.random.key(0), shape)
+    layer = Experts(shape[-3], 7)
+    p = layer.init(jax.random.key(1), x)
+    out, hid = layer.apply(p, x)
+    ref_out, ref_hid = _experts_einsum(p["params"], x)
+    assert out.shape == x.shape and hid.shape == shape[:-1] + (7,)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(hid, ref_hid, rtol=1e-5, atol=1e-5)
+    g = jax.grad(lambda p, x: jnp.sum(jnp.sin(layer.apply(p, x)[0])), argnums=(0, 1))(p, x)
+    g_ref = jax.grad(
+        lambda q, x: jnp.sum(jnp.sin(_experts_einsum(q["params"], x)[0])), argnums=(0, 1)
+    )(p, x)
+    for a, b in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError):
+        layer.apply(p, x[..., :1, :, :] if shape[-3] > 1 else jnp.concatenate([x, x], -3))

@@ -36,7 +36,13 @@ def capacity(num_tokens: int, num_experts: int, capacity_factor: float = 1.0) ->
 
 
 class Experts(nn.Module):
-    """n two-layer MLPs d -> H -> d as stacked weights; input [..., n, s, d] -> [..., n, s, d] (+ hidden)."""
+    """n two-layer MLPs d -> H -> d as stacked weights; input [..., n, s, d] -> [..., n, s, d] (+ hidden).
+
+    Computed expert-major: the slots are moved to [n, rows, d] (rows = every leading index and slot) so that
+    each expert is one plain [rows, d] x [d, H] matmul, forward and backward. The einsum on [..., n, s, d]
+    directly (``"...nsd,ndh->...nsh"``, the same sums) made XLA:CPU transpose the hidden activations with a
+    stride-p inner loop, twice per step; expert-major is ~1.6x faster for Soft MoE-4 fwd+bwd at batch 1024.
+    """
 
     num_experts: int
     hidden: int
@@ -44,14 +50,22 @@ class Experts(nn.Module):
     @nn.compact
     def __call__(self, x):
         n, d, h = self.num_experts, x.shape[-1], self.hidden
+        if x.ndim < 3 or x.shape[-3] != n:
+            raise ValueError(f"x must be [..., num_experts={n}, slots, d], got shape {x.shape}")
         init = nn.initializers.xavier_uniform(in_axis=-2, out_axis=-1, batch_axis=(0,))
         w1 = self.param("w1", init, (n, d, h))
         b1 = self.param("b1", nn.initializers.zeros, (n, h))
         w2 = self.param("w2", init, (n, h, d))
         b2 = self.param("b2", nn.initializers.zeros, (n, d))
-        hid = nn.relu(jnp.einsum("...nsd,ndh->...nsh", x, w1) + b1[:, None, :])
-        out = jnp.einsum("...nsh,nhd->...nsd", hid, w2) + b2[:, None, :]
-        return out, hid
+        lead = x.shape[:-3] + x.shape[-2:-1]  # every index of a row except the expert's
+        xe = jnp.moveaxis(x, -3, 0).reshape(n, -1, d)  # [n, rows, d]
+        hid = nn.relu(jnp.einsum("nrd,ndh->nrh", xe, w1) + b1[:, None, :])
+        out = jnp.einsum("nrh,nhd->nrd", hid, w2) + b2[:, None, :]
+
+        def back(z):  # [n, rows, k] -> [..., n, s, k]
+            return jnp.moveaxis(z.reshape((n,) + lead + z.shape[-1:]), 0, -3)
+
+        return back(out), back(hid)
 
 
 def _l2n(x, axis):
