@@ -170,6 +170,9 @@ with timed("IPD, 4 methods x 3 seeds"):
     nl = np.asarray(shaper.naive_baseline(ShaperConfig.preset(PRESET), jax.random.key(SEED + 1)))
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+# why: the last digits depend on the CPU (XLA:CPU emits different vector code on different
+# machines, and learning dynamics amplify it); the claims are asserted with tolerances
 res = {}
 for name, out in live.items():
     ev = np.asarray(out.eval_reward)  # [seeds, trials, K, 2]
