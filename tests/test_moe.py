@@ -232,3 +232,70 @@ def test_experts_expert_major_equals_einsum(shape):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError):
         layer.apply(p, x[..., :1, :, :] if shape[-3] > 1 else jnp.concatenate([x, x], -3))
+
+
+def _soft_moe_einsum(q, x, n, p, normalize, phi=None):
+    """The original ``SoftMoE`` maths: logits [B, m, n, p], einsum dispatch/combine, einsum experts."""
+    d = x.shape[-1]
+    phi = q["phi"] if phi is None else phi
+    xr = x
+    if normalize:
+        xr = x * jax.lax.rsqrt(jnp.sum(x * x, -1, keepdims=True) + 1e-6)
+        phi = q["scale"] * phi * jax.lax.rsqrt(jnp.sum(phi * phi, 0, keepdims=True) + 1e-6)
+    logits = jnp.einsum("bmd,dnp->bmnp", xr, phi)
+    dispatch = jax.nn.softmax(logits, axis=1)
+    combine = jax.nn.softmax(logits.reshape(*logits.shape[:2], n * p), -1).reshape(logits.shape)
+    slots = jnp.einsum("bmnp,bmd->bnpd", dispatch, x)
+    y_slots, hid = _experts_einsum(q["experts"], slots)
+    assert slots.shape[-1] == d
+    return jnp.einsum("bmnp,bnpd->bmd", combine, y_slots), dispatch, combine, hid
+
+
+@pytest.mark.parametrize(
+    "b,m,d,n,p,normalize",
+    [
+        (3, 10, 8, 4, None, True),
+        (3, 10, 8, 4, None, False),
+        (2, 16, 64, 4, None, True),  # the book's PerFeat shape
+        (2, 5, 6, 3, 2, True),
+        (2, 7, 5, 1, None, False),
+        (4, 1, 9, 2, 1, True),
+    ],
+)
+def test_soft_moe_equals_einsum_formula(b, m, d, n, p, normalize):
+    """SoftMoE's transposed-dispatch / custom-backward formulation = the einsum formula, values and grads."""
+    x = jax.random.normal(jax.random.key(3), (b, m, d))
+    layer = SoftMoE(n, 11, slots_per_expert=p, normalize=normalize)
+    params = layer.init(jax.random.key(4), x)
+    pp = p or soft_slots(m, n)
+    y, aux = layer.apply(params, x)
+    ry, rd, rc, rh = _soft_moe_einsum(params["params"], x, n, pp, normalize)
+    for a, r in ((y, ry), (aux["dispatch"], rd), (aux["combine"], rc), (aux["hidden"], rh)):
+        assert a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
+    w = jax.random.normal(jax.random.key(5), y.shape)
+
+    def loss(pr, x):
+        return jnp.sum(jnp.tanh(layer.apply(pr, x)[0]) * w)
+
+    def loss_ref(pr, x):
+        return jnp.sum(jnp.tanh(_soft_moe_einsum(pr["params"], x, n, pp, normalize)[0]) * w)
+
+    g = jax.grad(loss, argnums=(0, 1))(params, x)
+    g_ref = jax.grad(loss_ref, argnums=(0, 1))(params, x)
+    for a, r in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_ref), strict=True):
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
+    # and under jit
+    np.testing.assert_allclose(jax.jit(layer.apply)(params, x)[0], y, rtol=1e-5, atol=1e-6)
+
+
+def test_soft_moe_random_phi():
+    x = jax.random.normal(jax.random.key(6), (2, 6, 4))
+    layer = SoftMoE(2, 5, random_phi=True)
+    params = layer.init({"params": jax.random.key(7), "phi": jax.random.key(8)}, x)
+    assert "phi" not in params["params"]
+    y1, aux = layer.apply(params, x, rngs={"phi": jax.random.key(9)})
+    y2, _ = layer.apply(params, x, rngs={"phi": jax.random.key(10)})
+    np.testing.assert_allclose(aux["dispatch"].sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(aux["combine"].sum((2, 3)), 1.0, atol=1e-5)
+    assert not np.allclose(y1, y2)
