@@ -11,6 +11,14 @@ best (fastest) run, the medians are kept too. The load average is printed at the
 
     JAX_PLATFORMS=cpu .venv/bin/python benchmarks/ppo_minatar.py [--frames 65536] [--repeats 3]
         [--out data/ppo_minatar_benchmark.json]
+
+Measured (2-core CPU shared with other jobs, load average 1.3-2.2, --repeats 5, 65,536 frames per run):
+before the Soft MoE layer was rearranged for XLA:CPU (commit b6f78fc) dense 15,242 and Soft MoE-4 5,198
+env steps/s, ratio 2.93 (an earlier, less loaded, non-alternating run gave 16.7k / 4.82k = 3.46); after
+(commit 5051ca4, stored in data/ppo_minatar_benchmark.json) dense 16,612 and Soft MoE-4 9,280, ratio 1.79
+(medians 1.68). Per update (8,192 frames) the MoE arm's extra time was almost all in the 32 minibatch
+gradient steps of the critic (1,164 -> 697 ms vs 407 ms dense); the per-step critic forward in the rollout
+(~47 ms) and the per-update metrics (~12 ms, mostly the srank SVD) are small and were left as they are.
 """
 
 from __future__ import annotations
