@@ -130,8 +130,8 @@ D = jax.nn.softmax(L, axis=1)
 C = jax.nn.softmax(L.reshape(*L.shape[:2], -1), axis=-1).reshape(L.shape)
 print("hand-computed dispatch == layer's:", bool(jnp.allclose(D, aux["dispatch"], atol=1e-6)))
 print("hand-computed combine  == layer's:", bool(jnp.allclose(C, aux["combine"], atol=1e-6)))
-print("max |sum_i D - 1| =", fmt(float(jnp.abs(D.sum(1) - 1).max()), 2))
-print("max |sum_slots C - 1| =", fmt(float(jnp.abs(C.sum((2, 3)) - 1).max()), 2))
+print("max |sum_i D - 1| < 1e-6:", bool(jnp.abs(D.sum(1) - 1).max() < 1e-6))
+print("max |sum_slots C - 1| < 1e-6:", bool(jnp.abs(C.sum((2, 3)) - 1).max() < 1e-6))
 
 # %%
 assert jnp.allclose(D, aux["dispatch"], atol=1e-6) and jnp.allclose(C, aux["combine"], atol=1e-6)
@@ -290,6 +290,8 @@ for name, cfg in arms.items():
     runs[name] = jax.tree_util.tree_map(np.asarray, out["metrics"])
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+# why: learning dynamics amplify the CPU's last float bits (make portable); the claim is asserted below
 res = {
     name: {
         "final return (last 10%)": round(final_return(m), 1),
@@ -330,6 +332,8 @@ plt.show()
 # 64k frames are all small and noisy; we do not assert an ordering.)
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+# why: the size of the gap depends on the CPU's last float bits (make portable); its sign is asserted
 assert res["softmoe_4"]["critic dormant tau=0"] < res["dense"]["critic dormant tau=0"]
 print(
     "dormant gap (dense - Soft MoE):",
