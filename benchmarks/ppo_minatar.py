@@ -33,7 +33,7 @@ import sys
 import time
 
 import jax
-from timing import load_average, timed_first
+from timing import alternate_times, load_average, timed_first
 
 from rlbook.learners.ppo import NetConfig, PPOConfig, make_train
 
@@ -64,15 +64,13 @@ def run(frames: int = 65_536, repeats: int = 3, log=print) -> dict:
         train = jax.jit(make_train(cfg))
         _, compile_s[name] = timed_first(lambda train=train: train(jax.random.key(0)))
         trains[name] = train
-    times: dict[str, list[float]] = {name: [] for name in cfgs}
-    for r in range(repeats):
-        for name, train in trains.items():
-            t0 = time.perf_counter()
-            jax.block_until_ready(train(jax.random.key(1)))
-            times[name].append(time.perf_counter() - t0)
-            log(
-                f"  repeat {r + 1}/{repeats} {name:10s} {times[name][-1]:6.2f} s  ({load_average()})"
-            )
+    times = alternate_times(
+        {name: (lambda train=train: train(jax.random.key(1))) for name, train in trains.items()},
+        repeats,
+        on_run=lambda r, name, s: log(
+            f"  repeat {r + 1}/{repeats} {name:10s} {s:6.2f} s  ({load_average()})"
+        ),
+    )
     env_steps = {name: cfg.num_updates * cfg.num_envs * cfg.num_steps for name, cfg in cfgs.items()}
     sps = {name: env_steps[name] / min(t) for name, t in times.items()}
     sps_median = {name: env_steps[name] / statistics.median(t) for name, t in times.items()}

@@ -29,6 +29,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+from timing import alternate_times
 
 
 def make_runner(env, num_envs, steps):
@@ -87,13 +88,8 @@ def alternate(fns, repeats):
     """One warm-up call each, then ``repeats`` timed calls per function, interleaved f0, f1, f0, f1, ..."""
     for f in fns:
         jax.block_until_ready(f(jax.random.key(1)))
-    times = [[] for _ in fns]
-    for r in range(repeats):
-        for i, f in enumerate(fns):
-            t0 = time.perf_counter()
-            jax.block_until_ready(f(jax.random.key(2 + r)))
-            times[i].append(time.perf_counter() - t0)
-    return times
+    named = {i: (lambda f=f: f(jax.random.key(2))) for i, f in enumerate(fns)}
+    return list(alternate_times(named, repeats).values())
 
 
 def load():

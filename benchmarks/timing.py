@@ -14,21 +14,33 @@ from collections.abc import Callable
 import jax
 
 
-def alternate_best(fns: dict[str, Callable[[], object]], repeats: int = 3) -> dict[str, float]:
-    """Best wall time in seconds of each zero-argument function, calling them in turn ``repeats`` times.
+def alternate_times(
+    fns: dict[str, Callable[[], object]],
+    repeats: int = 3,
+    on_run: Callable[[int, str, float], None] | None = None,
+) -> dict[str, list[float]]:
+    """Wall times in seconds of each zero-argument function, called in turn (a, b, a, b, ...) ``repeats``
+    times; ``on_run(repeat, name, seconds)`` is called after each run (e.g. to log the load).
 
     Each function's result is blocked on, so asynchronous dispatch is timed to completion. Call every
     function once before (compile), or the first repeat includes compilation.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(repeats):
         for name, fn in fns.items():
             t0 = time.perf_counter()
             jax.block_until_ready(fn())
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
+            times[name].append(time.perf_counter() - t0)
+            if on_run is not None:
+                on_run(r, name, times[name][-1])
+    return times
+
+
+def alternate_best(fns: dict[str, Callable[[], object]], repeats: int = 3) -> dict[str, float]:
+    """Best wall time in seconds of each function under :func:`alternate_times`."""
+    return {name: min(t) for name, t in alternate_times(fns, repeats).items()}
 
 
 def timed_first(fn: Callable[[], object]) -> tuple[object, float]:
