@@ -1,0 +1,27 @@
+"""The RL core every learner in rlbook uses: returns and advantages, PPO's losses, categorical helpers,
+the epoch/minibatch update loop and the optimiser. One copy of each; learners and meta-learners import
+from here.
+"""
+
+from rlbook.rl.losses import (
+    categorical_entropy,
+    categorical_logp,
+    clipped_policy_loss,
+    clipped_value_loss,
+)
+from rlbook.rl.returns import discounted_returns, gae, normalise
+from rlbook.rl.update import linear_schedule, make_optimizer, minibatch_indices, run_epochs
+
+__all__ = [
+    "categorical_entropy",
+    "categorical_logp",
+    "clipped_policy_loss",
+    "clipped_value_loss",
+    "discounted_returns",
+    "gae",
+    "linear_schedule",
+    "make_optimizer",
+    "minibatch_indices",
+    "normalise",
+    "run_epochs",
+]
