@@ -10,6 +10,7 @@ from rlbook.rl.losses import (
     clipped_value_loss,
 )
 from rlbook.rl.returns import discounted_returns, gae, normalise
+from rlbook.rl.seeds import seed_keys, train_seeds
 from rlbook.rl.update import linear_schedule, make_optimizer, minibatch_indices, run_epochs
 
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     "minibatch_indices",
     "normalise",
     "run_epochs",
+    "seed_keys",
+    "train_seeds",
 ]
