@@ -75,8 +75,9 @@ check-sync: venv
 	$(BIN)/jupytext --sync notebooks/*.ipynb
 	git diff --exit-code -- notebooks/
 
+# The static HTML edition from the committed outputs: _build/html/index.html, a page per chapter.
 html: venv
-	$(BIN)/jupyter nbconvert --to html --output-dir _build/html notebooks/*.ipynb
+	$(BIN)/python -m rlbook.book.html _build/html
 
 clean:
 	rm -rf .jax_cache _build .pytest_cache
