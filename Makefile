@@ -18,7 +18,7 @@ PYTEST_NBVAL := -p no:cacheprovider tests/ notebooks/ --nbval --nbval-current-en
   --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600 \
   --nbval-kernel-startup-timeout=120 --durations=30
 
-.PHONY: venv lab test unit lint format outputs check-sync portable html clean
+.PHONY: venv lab test unit lint format outputs check-sync portable html browser clean
 
 venv: $(STAMP)
 
@@ -50,9 +50,9 @@ format: venv
 	$(BIN)/ruff check --fix rlbook tests benchmarks notebooks/*.py
 	$(BIN)/ruff format rlbook tests benchmarks notebooks/*.py
 
-# Unit tests only (quick): no notebook kernels.
+# Unit tests only (quick): no notebook kernels, no test marked slow.
 unit: venv
-	env -u MPLBACKEND $(BIN)/python -m pytest -q -p no:cacheprovider tests/
+	env -u MPLBACKEND $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests/
 
 test: venv lint
 	env -u MPLBACKEND timeout 4800 $(BIN)/python -m pytest $(PYTEST_NBVAL)
@@ -78,6 +78,12 @@ check-sync: venv
 # The static HTML edition from the committed outputs: _build/html/index.html, a page per chapter.
 html: venv
 	$(BIN)/python -m rlbook.book.html _build/html
+
+# Every chapter in JupyterLab in headless Chromium (Debian's chromium): Run All, no error output, one
+# widget moved and redrawn; screenshots in _build/browser/. CHAPTERS="01_learning_in_games 08_smax" or --ci.
+CHAPTERS ?=
+browser: venv
+	env -u MPLBACKEND $(BIN)/python -m rlbook.book.browser $(CHAPTERS)
 
 clean:
 	rm -rf .jax_cache _build .pytest_cache
