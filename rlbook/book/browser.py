@@ -199,7 +199,9 @@ def check_chapter(context, base: str, token: str, name: str, shots: Path, timeou
     page = context.new_page()
     page.set_viewport_size({"width": 1280, "height": 1000})
     try:
-        page.goto(f"{base}/lab/tree/notebooks/{name}.ipynb?token={token}", timeout=120_000)
+        # a workspace of its own, reset: Lab must not restore the previous chapter as the current tab
+        url = f"{base}/lab/workspaces/{name}/tree/notebooks/{name}.ipynb?reset&token={token}"
+        page.goto(url, timeout=120_000)
         state = run_all(page, timeout_s)
         page.screenshot(path=str(shots / f"{name}_run_all.png"))
         result = {"chapter": name, **state, "widget_redrawn": None}
