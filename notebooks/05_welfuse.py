@@ -97,12 +97,12 @@ for name, game in sorted(W.GAMES.items()):
     rows.append(
         {
             "game": name,
-            "x^S": float(eq.x),
-            "y^S": float(eq.y),
-            "V^x": float(eq.vx),
-            "V^y": float(eq.vy),
-            "regret x": float(eq.regret_x),
-            "regret y": float(eq.regret_y),
+            "x^S": round(float(eq.x), 4),
+            "y^S": round(float(eq.y), 4),
+            "V^x": round(float(eq.vx), 4),
+            "V^y": round(float(eq.vy), 4),
+            "regret x": round(float(eq.regret_x), 4),
+            "regret y": round(float(eq.regret_y), 4),
             "verdict": "coincidental" if W.is_coincidental(game) else "NON-coincidental",
         }
     )
@@ -412,29 +412,29 @@ paper_rows = [
     {
         "claim": "greedy LOLA self-play crashes in Chicken",
         "paper": "Fig. 4",
-        "rlbook": f"final {fmt(lola_self.mean())} (5 seeds, all < -90)",
+        "rlbook": f"final {fmt(lola_self.mean(), 3)} (5 seeds, all < -90)",
         "verdict": "reproduced",
         "why": "both exact-LOLA leaders go straight",
     },
     {
         "claim": "LOLA exploits a naive learner",
         "paper": "Fig. 4",
-        "rlbook": f"{fmt(final[('lola', 'naive')][:, 0].mean())} vs "
-        f"{fmt(final[('lola', 'naive')][:, 1].mean())}",
+        "rlbook": f"{fmt(final[('lola', 'naive')][:, 0].mean(), 3)} vs "
+        f"{fmt(final[('lola', 'naive')][:, 1].mean(), 3)}",
         "verdict": "reproduced",
         "why": "NL swerves, LOLA goes straight",
     },
     {
         "claim": "WelFuSe self-play reaches a good outcome",
         "paper": "Fig. 4, abstract",
-        "rlbook": f"episode means {fmt(epm[('welfuse', 'welfuse')][:, :, 0].mean(0))}",
+        "rlbook": f"episode means {fmt(epm[('welfuse', 'welfuse')][:, :, 0].mean(0), 3)}",
         "verdict": "reproduced",
         "why": "greedy runs crash and are dropped",
     },
     {
         "claim": "WelFuSe still exploits naive learners",
         "paper": "Fig. 4, abstract",
-        "rlbook": f"{fmt(wf_vs_nl[:, 0].mean())} vs {fmt(wf_vs_nl[:, 1].mean())} (episode 3)",
+        "rlbook": f"{fmt(wf_vs_nl[:, 0].mean(), 3)} vs {fmt(wf_vs_nl[:, 1].mean(), 3)} (episode 3)",
         "verdict": "reproduced",
         "why": "greedy takes every run by episode 2",
     },
@@ -448,8 +448,8 @@ paper_rows = [
     {
         "claim": "SaGa / SaSa are leaders that fail in self-play",
         "paper": "Figs. 1-2",
-        "rlbook": f"Tandem welfare: SaSa {fmt(tw['sasa'])}, SaGa {fmt(tw['saga'])}",
-        "verdict": "SaSa reproduced; SaGa not at this scale",
+        "rlbook": f"Tandem (our game) welfare: SaSa {fmt(tw['sasa'], 2)}, SaGa {fmt(tw['saga'], 2)}",
+        "verdict": "SaSa: reproduced; SaGa: not at this scale",
         "why": "300 steps; SaGa's samples are noisy",
     },
 ]

@@ -34,6 +34,7 @@ from rlbook.shaping.welfuse import (
 
 WE_WELFARES = ("greedy", "egalitarian", "utilitarian", "fairness")
 COLOURS = {"greedy": "C3", "egalitarian": "C2", "utilitarian": "C0", "fairness": "C4"}
+MARKERS = {"greedy": "X", "egalitarian": "P", "utilitarian": "D", "fairness": "v"}
 CHICKEN = ((0.0, -1.0, 1.0, -100.0), (0.0, 1.0, -1.0, -100.0))
 
 
@@ -91,8 +92,9 @@ def plot_equilibria(result: dict, r_x, r_y, axes=None, n: int = 201):
     for i, w in enumerate(WE_WELFARES):
         e = result[w]
         label = "Stackelberg (both lead)" if w == "greedy" else f"{w} WE"
-        ax.plot(e["x"], e["y"], "x", color=COLOURS[w], ms=9 - i, mew=2.5, label=label)
-        bx.plot(e["vx"], e["vy"], "x", color=COLOURS[w], ms=9 - i, mew=2.5)
+        style = dict(color=COLOURS[w], marker=MARKERS[w], ls="none", ms=13 - 2 * i, alpha=0.8)
+        ax.plot(e["x"], e["y"], label=label, **style)
+        bx.plot(e["vx"], e["vy"], **style)
     ax.set(xlabel="x's P(action 0)", ylabel="y's P(action 0)", xlim=(-0.05, 1.05))
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
