@@ -399,7 +399,7 @@ assert crash[0.0] == 0.0 and crash[5.0] == 1.0
 # %% [markdown]
 # Without look-ahead nobody crashes; at $\eta = 5$ every run does. In between the outcome depends on the
 # initial actions: a look-ahead of a few steps is already enough to make each player bet that the other
-# will give way.
+# will give way, and at $\eta = 2$ many runs spend a long time near the crash before one player yields.
 #
 # ## Paper says / rlbook measures
 #

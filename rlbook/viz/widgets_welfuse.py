@@ -184,7 +184,7 @@ def lola_chicken_selfplay(
 ) -> dict:
     """Greedy exact-LOLA self-play in sigmoid Chicken with look-ahead ``eta`` (lr 0.1).
 
-    Returns the mean final reward (last 50 steps), the fraction of runs where both end going straight
+    Returns the mean reward at the last step (over runs and both players), the fraction of runs where both end going straight
     (P(swerve) < 0.5 each: a crash), and each run's final P(swerve) for both players.
     """
     if not 0.0 <= float(eta) <= 100.0:
@@ -196,7 +196,7 @@ def lola_chicken_selfplay(
     p = np.asarray(out.episodes.actions)[0, -1]  # [B, 2]
     return {
         "eta": float(eta),
-        "final_reward": float(r[-50:].mean()),
+        "final_reward": float(r[-1].mean()),
         "crash_fraction": float(np.mean((p[:, 0] < 0.5) & (p[:, 1] < 0.5))),
         "p_swerve": p,
         "reward_curve": r.mean(axis=(1, 2)),
