@@ -228,6 +228,7 @@ def grid_game(game: Game1D, n: int = 2001) -> GridGame:
 
 def best_response(game: Game1D, other_action, seat: int = 1, n: int = 2001) -> jax.Array:
     """The grid best response of the player in ``seat`` to the other player's ``other_action``."""
+    check_choice("seat", seat, (0, 1))
     xs = jnp.linspace(game.lo, game.hi, n)
     if seat == 1:
         return xs[jnp.argmax(payoff(game, other_action, xs)[1])]
@@ -255,8 +256,13 @@ def _we_from_grid(g: GridGame, welfare_x: str, welfare_y: str) -> WelfareEquilib
     )
 
 
+def default_grid(game: Game1D) -> int:
+    """Grid size for the solvers: 2001 actions, 401 for the IPD mixture (a 4x4 solve per grid point)."""
+    return 401 if game.kind == "ipd_tft_alld" else 2001
+
+
 def welfare_equilibrium(
-    game: Game1D, welfare_x: str = "greedy", welfare_y: str | None = None, n: int = 2001
+    game: Game1D, welfare_x: str = "greedy", welfare_y: str | None = None, n: int | None = None
 ) -> WelfareEquilibrium:
     """The grid welfare equilibrium: x* = argmax_x w_x(V_x(x, BR_y(x)), V_y(x, BR_y(x))), y* likewise.
 
@@ -264,13 +270,14 @@ def welfare_equilibrium(
     Ties go to the lowest grid index (``argmax``), exactly as on the reference's grid.
     """
     welfare_y = welfare_x if welfare_y is None else welfare_y
+    n = default_grid(game) if n is None else n
     check_choice("welfare_x", welfare_x, WELFARES)
     check_choice("welfare_y", welfare_y, WELFARES)
     check_int(_Named(n=n), "n", lo=2)
     return _we_from_grid(grid_game(game, n), welfare_x, welfare_y)
 
 
-def stackelberg(game: Game1D, n: int = 2001) -> WelfareEquilibrium:
+def stackelberg(game: Game1D, n: int | None = None) -> WelfareEquilibrium:
     """Both players' Stackelberg leader strategies played together (the greedy welfare equilibrium)."""
     return welfare_equilibrium(game, "greedy", "greedy", n)
 
@@ -283,7 +290,7 @@ def payoff_scale(game: Game1D, n: int = 201) -> float:
     )
 
 
-def is_coincidental(game: Game1D, n: int = 2001, rel_tol: float = 0.01) -> bool:
+def is_coincidental(game: Game1D, n: int | None = None, rel_tol: float = 0.01) -> bool:
     """True if the leader-leader (Stackelberg) profile is a Nash equilibrium on the grid.
 
     'Nash' up to ``rel_tol`` times the game's payoff range: a grid can put a leader a step away from a
