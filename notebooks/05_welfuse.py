@@ -54,8 +54,9 @@ rng = nb_setup(SEED)
 # * The follower's **best response** to $x$ is $y^{BR}(x) = \arg\max_y V^y(x,y)$.
 # * A **Stackelberg leader** commits first, knowing the follower will best-respond:
 #   $x^S = \arg\max_x V^x(x, y^{BR}(x))$. Symmetrically $y^S$ when $y$ leads.
-# * A leader never does worse than at any Nash equilibrium (it could commit to its Nash action), which
-#   is why shaping pays against a naive learner.
+# * When the follower breaks ties in the leader's favour, a leader does at least as well as at any Nash
+#   equilibrium (it could commit to its Nash strategy), which is why shaping pays against a naive
+#   learner.
 # * If *both* players think they lead, they play $(x^S, y^S)$. The game is **coincidental** if that
 #   profile is a Nash equilibrium, **non-coincidental** otherwise. (We test "Nash" on a grid: each
 #   player's regret at $(x^S, y^S)$ is at most 1% of the game's payoff range.)
@@ -529,7 +530,7 @@ assert p_last == 1.0  # self-check: the last maximiser is "swerve for sure"
 # </details>
 
 # %% [markdown]
-# ## Implementation notes
+# ## Implementation note
 #
 # * **One program for three learners.** Naive, exact LOLA and WelFuSe differ only in data: the
 #   look-ahead $\eta$ (0 for naive) and the mask of welfares a player may use (one for naive and LOLA,
