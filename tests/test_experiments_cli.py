@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rlbook.experiments import Experiment, get_experiment, registry
+from rlbook.experiments import PRESETS, Experiment, get_experiment, registry
 from rlbook.experiments.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def _cli(*args):
 def test_registry_entries_are_well_formed():
     for name, exp in registry().items():
         assert isinstance(exp, Experiment) and exp.name == name
-        assert set(exp.presets) <= {"book", "medium", "paper"} and "book" in exp.presets
+        assert set(exp.presets) <= set(PRESETS) and {"tiny", "book"} <= set(exp.presets)
         assert exp.description
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-PRESETS = ("book", "medium", "paper")
+# "tiny" is the smoke-test size (seconds, checks only that run() works end to end); the rest are the
+# book's scales: "book" (a chapter's live run), "medium" (a longer CPU run for data/), "paper" (a GPU).
+PRESETS = ("tiny", "book", "medium", "paper")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,6 @@ class Experiment:
     config: Callable[[str], Any]
     presets: tuple[str, ...] = PRESETS
     chapter: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def registry() -> dict[str, Experiment]:

@@ -105,6 +105,6 @@ EXPERIMENT = Experiment(
     description="Greedy LOLA vs WelFuSe in Chicken (self-play, vs naive) and the non-coincidental games",
     run=run,
     config=config,
-    presets=("book", "paper"),
+    presets=("tiny", "book", "paper"),
     chapter="05_welfuse",
 )

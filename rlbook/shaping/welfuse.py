@@ -422,6 +422,7 @@ class WelFuSeConfig(Config):
     ``N(0, init_std^2)`` at each episode start. Defaults: the reference's Fig. 4 (Chicken, sigmoid)."""
 
     PRESETS: ClassVar[dict] = {
+        "tiny": dict(n_runs=4, n_steps=20, n_episodes=2),  # smoke test
         # Fig. 4 is small enough to run at its own size on a CPU: book = the reference's sizes.
         "book": dict(n_runs=100, n_steps=1000, n_episodes=3),
         "paper": dict(n_runs=100, n_steps=1000, n_episodes=3),
