@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rlbook.act.adversary import ACTConfig, candidate_fitness, make_env, make_es, message_grid
+from rlbook.act.adversary import ACTConfig, candidate_fitness, make_es, message_grid
 from rlbook.act.cheap_talk import (
     CheapTalkEnv,
     make_cartpole,

@@ -47,7 +47,11 @@ def check_message_args(num_messages: int, scale: float) -> None:
     """``ValueError`` unless k >= 1 is an integer and scale > 0 is finite (called before any jit)."""
     if isinstance(num_messages, bool) or not isinstance(num_messages, int) or num_messages < 1:
         raise ValueError(f"num_messages={num_messages!r} must be an integer >= 1")
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale < float("inf"):
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not 0 < scale < float("inf")
+    ):
         raise ValueError(f"scale={scale!r} must be a finite number > 0")
 
 

@@ -162,9 +162,7 @@ def ppo_update(cfg, env, net, params, runner: Runner, _):
     step = lambda c, x: env_step(cfg, env, net, params, c, x)
     runner, (traj, completed) = jax.lax.scan(step, runner, None, cfg.num_steps)
     _, last_value = net.apply(runner.train_state.params, runner.obs)
-    adv, targets = gae(
-        traj.reward, traj.value, traj.done, last_value, cfg.gamma, cfg.gae_lambda
-    )
+    adv, targets = gae(traj.reward, traj.value, traj.done, last_value, cfg.gamma, cfg.gae_lambda)
     flat = jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), (traj, adv, targets))
     key, k_upd = jax.random.split(runner.key)
     loss_fn = lambda p, b: victim_loss(cfg, net, p, b)
@@ -183,9 +181,7 @@ def victim_train(
     net_params = net.init(k_init, jnp.zeros((1, env.obs_dim)))
     tx = make_optimizer(cfg.lr, cfg.max_grad_norm)
     ts = TrainState.create(apply_fn=net.apply, params=net_params, tx=tx)
-    raw, env_state = jax.vmap(env.reset, (0, None))(
-        jax.random.split(k_reset, cfg.num_envs), params
-    )
+    raw, env_state = jax.vmap(env.reset, (0, None))(jax.random.split(k_reset, cfg.num_envs), params)
     norm, obs = observe(cfg, norm_init(env.obs_dim), raw)
     runner = Runner(ts, env_state, obs, norm, jnp.zeros(cfg.num_envs), k_run)
     update = lambda r, x: ppo_update(cfg, env, net, params, r, x)
