@@ -209,3 +209,16 @@ def test_es_uses_act_schedules(env):
     np.testing.assert_allclose(flat[:2] + flat[2:], 0.0, atol=1e-6)  # antithetic pairs
     state = es.tell(state, pop, jnp.arange(4.0))
     assert float(state.sigma) == pytest.approx(0.04 * 0.999)
+
+
+def test_linear_probes():
+    from rlbook.act.probes import linear_probe, probe_accuracy
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = 3 * x[:, 0] - x[:, 1] + 0.5
+    assert linear_probe(x[:300], y[:300], x[300:], y[300:]) == pytest.approx(1.0, abs=1e-6)
+    noise = rng.normal(size=(400, 2))
+    assert linear_probe(noise[:300], y[:300], noise[300:], y[300:]) < 0.1
+    a = (x[:, 0] > 0).astype(int)
+    assert probe_accuracy(x[:300], a[:300], x[300:], a[300:]) > 0.9

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
 
 from rlbook.act.cheap_talk import CheapTalkEnv, check_message_args, make_cartpole
 from rlbook.act.hijack import Exploiter, Hijacker, hijack_return, sample_goals
@@ -222,3 +223,27 @@ def message_grid(env: CheapTalkEnv, phi: Any, scale: float, n: int = 21):
     s = jnp.stack([jnp.zeros_like(tt), jnp.zeros_like(tt), tt, dd], -1)
     params = env.params(phi, scale)
     return theta, theta_dot, env.message(s, params)
+
+
+def unflatten(template: Any, flat) -> Any:
+    """A stored flat parameter vector (e.g. from ``data/``) back into ``template``'s pytree."""
+    _, unravel = ravel_pytree(template)
+    return unravel(jnp.asarray(flat, jnp.float32))
+
+
+def es_loop(cfg: ACTConfig, env: CheapTalkEnv, es: OpenES, state: ESState, key, victims, n: int):
+    """``n`` harm/help generations in a Python loop around a jitted ``victims(keys [P], params)``
+    (the function that trains one fresh victim per key and phi): all candidates get the same key.
+    Returns (state, [mean fitness per generation]). The jittable version is ``es_generation``."""
+    if cfg.goal == "hijack":
+        raise ValueError("goal='hijack' needs the exploiter: use make_train or make_generation")
+    history = []
+    for k in jax.random.split(key, n):
+        k_ask, k_victim = jax.random.split(k)
+        pop, state = es.ask(k_ask, state)
+        keys = jnp.broadcast_to(k_victim, (cfg.popsize,))  # common random numbers
+        out = victims(keys, env.params(pop, cfg.scale))
+        fitness = goal_fitness(cfg.goal, out.stats, cfg.victim.final_updates)
+        state = es.tell(state, pop, fitness)
+        history.append(float(fitness.mean()))
+    return state, history
