@@ -308,34 +308,49 @@ assert int(state3.generation) == 3 and float(state3.sigma) < 0.04
 # at the first and last ES generation, for both goals:
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(13, 5.6))
-scale = 2 * math.pi
+snaps_by_goal = {g: R[f"{g}_es"]["snapshots"] for g in ("harm", "help")}
+last_gen = max(int(k) for k in snaps_by_goal["harm"])
+final_msgs = {g: widgets_act.message_heatmap(sn, last_gen)[0] for g, sn in snaps_by_goal.items()}
+vmax = max(float(np.abs(m).max()) for m in final_msgs.values())
+fig, axes = plt.subplots(2, 4, figsize=(13, 6.2), sharex=True, sharey=True, constrained_layout=True)
 for row, g in enumerate(("harm", "help")):
-    snaps = R[f"{g}_es"]["snapshots"]
-    last = max(int(k) for k in snaps)
-    for col, (gen, c) in enumerate([(0, 0), (0, 1), (last, 0), (last, 1)]):
-        m, _ = widgets_act.message_heatmap(snaps, gen)
+    for col, (gen, c) in enumerate([(0, 0), (0, 1), (last_gen, 0), (last_gen, 1)]):
+        m, _ = widgets_act.message_heatmap(snaps_by_goal[g], gen)
         ax = axes[row, col]
         im = ax.imshow(
             m[..., c],
             origin="lower",
             aspect="auto",
             cmap="RdBu_r",
-            vmin=-scale,
-            vmax=scale,
+            vmin=-vmax,
+            vmax=vmax,
             extent=(-0.21, 0.21, -2, 2),
         )
-        ax.set_title(f"{g}, gen {gen}, m[{c}]", fontsize=9)
-        ax.set_xlabel("θ (rad)")
-        ax.set_ylabel("θ' (rad/s)")
-fig.colorbar(im, ax=axes, fraction=0.02)
+        ax.set_title(f"{g}, generation {gen}, m[{c}]", fontsize=9)
+        ax.grid(False)
+for ax in axes[-1]:
+    ax.set_xlabel("pole angle θ (rad)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("θ' (rad/s)")
+fig.colorbar(im, ax=axes, fraction=0.02, label=f"message (colour range ±{vmax:.2f}, scale 2π)")
 plt.show()
-final_msgs = {
-    g: np.asarray(R[f"{g}_es"]["snapshots"][str(max(int(k) for k in R[f"{g}_es"]["snapshots"]))])
-    for g in ("harm", "help")
-}
+
+# %%
 for g, m in final_msgs.items():
-    print(f"{g}: final ES mean's message range over the grid [{fmt(m.min())}, {fmt(m.max())}]")
+    flat_m = m.reshape(-1, m.shape[-1])
+    print(
+        f"{g}: mean message {fmt(flat_m.mean(0))}, spread over the grid (std) {fmt(flat_m.std(0))}"
+    )
+    assert np.all(flat_m.std(0) < np.abs(flat_m.mean(0)))  # mostly a constant offset
+
+# %% [markdown]
+# After 20 generations both adversaries send messages that are **mostly constant**: an offset of
+# about 0.4-0.6 per channel that varies little with the pole's state. Starting from $\phi = 0$, the
+# fastest direction for the ES is the output bias; state-dependent structure needs the hidden layers
+# to grow first. A nearly constant channel is also where the normaliser matters most: its running
+# variance sits close to the $10^{-4}$ at which rlbook stops rescaling it (implementation note
+# above), so whether the victim sees these messages as noise-sized or unit-sized inputs depends on
+# the states it visits.
 
 # %% [markdown]
 # **Linear probes.** Does the message carry task information? We fit a least-squares linear map from
