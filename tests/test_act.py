@@ -222,3 +222,20 @@ def test_linear_probes():
     assert linear_probe(noise[:300], y[:300], noise[300:], y[300:]) < 0.1
     a = (x[:, 0] > 0).astype(int)
     assert probe_accuracy(x[:300], a[:300], x[300:], a[300:]) > 0.9
+
+
+def test_experiment_config_presets_and_checks():
+    from rlbook.experiments.act import EXPERIMENT, ACTExperimentConfig
+
+    book = ACTExperimentConfig.preset("book")
+    assert book.act_config("hijack").scale == pytest.approx(math.pi)
+    assert book.act_config("harm").scale == pytest.approx(2 * math.pi)
+    assert book.act_config("help").goal == "help"
+    assert ACTExperimentConfig.preset("paper").popsize == 1024
+    assert EXPERIMENT.name == "act" and EXPERIMENT.config("book")["popsize"] == book.popsize
+    with pytest.raises(ValueError, match="preset"):
+        ACTExperimentConfig.preset("huge")
+    with pytest.raises(ValueError, match="popsize"):
+        ACTExperimentConfig.preset("book", popsize=31)
+    with pytest.raises(ValueError, match="eval_victims"):
+        ACTExperimentConfig(eval_victims=0)

@@ -25,6 +25,7 @@ from jax.flatten_util import ravel_pytree
 
 from rlbook.act.adversary import (
     ACTConfig,
+    check_popsize,
     init_genome,
     make_env,
     make_es,
@@ -63,7 +64,8 @@ class ACTExperimentConfig(Config):
     snapshot_every: int = 4  # keep the ES mean's message grid every n generations
 
     def validate(self) -> None:
-        check_int(self, "popsize", "hijack_popsize", lo=2)
+        check_popsize(self.popsize)
+        check_popsize(self.hijack_popsize)
         check_int(self, "generations", "hijack_generations", "hijack_victim_seeds")
         check_int(self, "hijack_eval_envs", "eval_victims", "eval_goals", "snapshot_every")
 
