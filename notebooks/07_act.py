@@ -534,7 +534,7 @@ fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
 hj = {}
 for ax, g in zip(axes, (-1.5, 0.0, 1.5), strict=True):
     for which in ("act", "no_message"):
-        hj[(g, which)] = widgets_act.hijack_trace(R["adversaries"]["hijack"], g, which, SEED + 1)
+        hj[(g, which)] = widgets_act.hijack_trace(R["adversaries"]["hijack"], g, which, SEED)
         widgets_act.plot_hijack(
             hj[(g, which)], g, ax, label=f"{which} (return {hj[(g, which)]['return']:.0f})"
         )
