@@ -186,13 +186,14 @@ def hijack_trace(
     }
 
 
-def plot_hijack(tr: dict, goal: float, ax=None, label: str = ""):
+def plot_hijack(tr: dict, goal: float, ax=None, label: str = "", goal_line: bool = True):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.2))
     t = np.arange(len(tr["x"]))
     alive = tr["alive"] > 0
     ax.plot(t[alive], tr["x"][alive], label=label or f"cart x (return {tr['return']:.3g})")
-    ax.axhline(goal, color="k", ls="--", lw=1, label=f"secret goal g = {goal:.2g}")
+    if goal_line:
+        ax.axhline(goal, color="k", ls="--", lw=1, label=f"secret goal g = {goal:.2g}")
     ax.set_xlabel("time step")
     ax.set_ylabel("cart position x (m)")
     ax.set_ylim(-2.5, 2.5)
