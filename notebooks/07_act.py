@@ -536,7 +536,11 @@ for ax, g in zip(axes, (-1.5, 0.0, 1.5), strict=True):
     for which in ("act", "no_message"):
         hj[(g, which)] = widgets_act.hijack_trace(R["adversaries"]["hijack"], g, which, SEED)
         widgets_act.plot_hijack(
-            hj[(g, which)], g, ax, label=f"{which} (return {hj[(g, which)]['return']:.0f})"
+            hj[(g, which)],
+            g,
+            ax,
+            goal_line=which == "act",
+            label=f"{which} (return {hj[(g, which)]['return']:.0f})",
         )
     ax.set_title(f"secret goal {g:+.1f}")
 fig.tight_layout()
