@@ -42,6 +42,15 @@ from rlbook.experiments import Experiment
 @dataclasses.dataclass(frozen=True)
 class ACTExperimentConfig(Config):
     PRESETS: ClassVar[dict] = {
+        "tiny": dict(  # smoke test
+            popsize=4,
+            generations=2,  # the first generation's time is compile, not counted
+            hijack_popsize=4,
+            hijack_generations=1,
+            eval_victims=2,
+            eval_goals=4,
+            snapshot_every=1,
+        ),
         "book": dict(popsize=32, generations=20, hijack_generations=16),
         "medium": dict(popsize=64, generations=64, hijack_generations=64),
         "paper": dict(
