@@ -37,7 +37,14 @@ def categorical_logp(logits: jax.Array, actions: jax.Array) -> jax.Array:
     return jnp.take_along_axis(logp_all, actions[..., None].astype(jnp.int32), -1)[..., 0]
 
 
-def categorical_entropy(logits: jax.Array) -> jax.Array:
-    """Entropy of the categorical distribution with ``logits`` [..., A], shape [...]."""
+def categorical_entropy(logits: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """Entropy of the categorical distribution with ``logits`` [..., A], shape [...].
+
+    With ``mask`` [..., A] (True = available action) only the available actions' terms are summed (the
+    masked logits of unavailable actions carry no probability but may be very negative).
+    """
     logp_all = jax.nn.log_softmax(logits)
-    return -jnp.sum(jnp.exp(logp_all) * logp_all, -1)
+    terms = jnp.exp(logp_all) * logp_all
+    if mask is not None:
+        terms = jnp.where(mask, terms, 0.0)
+    return -jnp.sum(terms, -1)
