@@ -1,4 +1,4 @@
-"""Mixture-of-experts layers for deep RL: Soft MoE, Top-k (k = 1) MoE, expert choice, and a fast 3x3 conv.
+"""Mixture-of-experts layers for deep RL: Soft MoE, Top-1 token-choice MoE, expert choice, and a fast 3x3 conv.
 
 Every layer routes **per observation**: tokens ``[batch, m, d]`` are mixed only within a batch row. Experts
 are stored as one stacked weight (``w1 [n, d, H]``, ``w2 [n, H, d]``) and applied with einsums.
@@ -158,6 +158,8 @@ class SoftMoE(nn.Module):
 class TopKMoE(nn.Module):
     """Top-1 token-choice MoE (Switch / Dopamine ``MoE``) on [B, m, d] -> ([B, m, d], aux).
 
+    Only k = 1 is implemented, as in the released code (the name is the layer family's).
+
     Router g = softmax(X W_r) per token (optional logit noise N(0, noise_std^2 / n^2), rng 'noise');
     expert e_i = argmax g_i. Each expert keeps the first c = ceil(m * cf / n) tokens of its queue in token
     order; overflow tokens output a zero row. Kept rows y_i = g_i[e_i] * f_{e_i}(x_i).
@@ -167,15 +169,14 @@ class TopKMoE(nn.Module):
 
     num_experts: int
     expert_hidden: int
-    k: int = 1
     capacity_factor: float = 1.0
     noise_std: float = 0.0
 
     @nn.compact
     def __call__(self, x):
         _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if self.k != 1:
-            raise ValueError(f"k={self.k}: only k = 1 is implemented (as in the released code)")
+        if not self.noise_std >= 0:
+            raise ValueError(f"noise_std={self.noise_std} must be >= 0")
         if x.ndim != 3:
             raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
         b, m, d = x.shape

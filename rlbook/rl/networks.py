@@ -81,7 +81,7 @@ def moe_layer(c: NetConfig) -> nn.Module:
             name="moe",
         )
     if c.kind == "top1":
-        return TopKMoE(c.num_experts, c.expert_hidden, 1, c.capacity_factor, name="moe")
+        return TopKMoE(c.num_experts, c.expert_hidden, c.capacity_factor, name="moe")
     return ExpertChoiceMoE(c.num_experts, c.expert_hidden, c.capacity_factor, name="moe")
 
 
