@@ -125,7 +125,8 @@ def record() -> dict[str, np.ndarray]:
         out.update(flat_params(f"{name}/params", r["params"]))
         for k in ("eval_win_rate", "eval_return", "eval_finished"):
             out[f"{name}/{k}"] = np.asarray(r[k])
-    from rlbook.learners import dqn  # removed after 922f2f9: its cases stay in the file for the record
+    # DQN was removed after 922f2f9: its cases stay in the file for the record
+    from rlbook.learners import dqn
 
     for name, kw in DQN_CASES.items():
         r = jax.jit(dqn.make_train(dqn.DQNConfig(**_nets(kw))))(key)
