@@ -64,4 +64,3 @@ def test_ppo_matches_pre_refactor(name, kw):
 def test_mappo_matches_pre_refactor(name, kw):
     out = jax.jit(mappo.make_train(mappo.MAPPOConfig(**kw)))(jax.random.key(0))
     _compare(name, out, ("eval_win_rate", "eval_return", "eval_finished"))
-

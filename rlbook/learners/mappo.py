@@ -372,20 +372,27 @@ def sequence_batch(h_start, traj: Transition, adv, targets) -> SequenceBatch:
     return SequenceBatch(jnp.stack(h_start, axis=1), *seq)
 
 
-def update(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
-    """Rollout, GAE (cut by the global done), PPO epochs over actor sequences, metrics."""
+def rollout(runner: RunnerState, cfg: MAPPOConfig, nets: Nets, env):
+    """``num_steps`` env steps, then GAE (cut by the global done): (runner, SequenceBatch, Transition)."""
     h_start = runner.h
     step = functools.partial(env_step, cfg=cfg, nets=nets, env=env)
     runner, traj = jax.lax.scan(step, runner, None, length=cfg.num_steps)
-    ts, state, obs, h, resets, ep_ret, key = runner
+    ts, state, obs, h, resets, _, _ = runner
     avail = stack_agents(env, jax.vmap(env.get_avail_actions)(state))
     o, cin = stack_agents(env, obs)[None], critic_input(env, obs)[None]
     _, _, last_v = apply(cfg, nets, ts.params, h, o, resets[None], avail[None], cin)
     adv, targets = gae(traj.reward, traj.value, traj.done, last_v[0], cfg.gamma, cfg.gae_lambda)
-    batch = sequence_batch(h_start, traj, adv, targets)
-    key, k_ep = jax.random.split(key)
+    return runner, sequence_batch(h_start, traj, adv, targets), traj
+
+
+def update(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
+    """A rollout, PPO epochs over whole actor sequences, metrics: one iteration of the outer scan."""
+    runner, batch, traj = rollout(runner, cfg, nets, env)
+    key, k_ep = jax.random.split(runner.key)
     loss_fn = functools.partial(loss, cfg=cfg, nets=nets)
-    ts, stats = run_epochs(k_ep, ts, batch, loss_fn, cfg.update_epochs, cfg.num_minibatches)
+    ts, stats = run_epochs(
+        k_ep, runner.train_state, batch, loss_fn, cfg.update_epochs, cfg.num_minibatches
+    )
     metrics = dict(
         win_rate=episode_mean(traj.ep_won, traj.ep_done),
         episode_return=episode_mean(traj.ep_ret, traj.ep_done),

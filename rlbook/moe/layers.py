@@ -124,7 +124,8 @@ class SoftMoE(nn.Module):
             raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
         _, m, d = x.shape
         n = self.num_experts
-        p = self.slots_per_expert or soft_slots(m, n, self.capacity_factor)
+        p = self.slots_per_expert
+        p = soft_slots(m, n, self.capacity_factor) if p is None else p
         if p < 1:
             raise ValueError(f"slots_per_expert={p} must be >= 1")
         if self.random_phi:
