@@ -32,24 +32,10 @@ import numpy as np
 from flax import serialization, struct
 from flax.training.train_state import TrainState
 
+from rlbook import rl
 from rlbook.config import Config, check_choice, check_float, check_int
 from rlbook.envs.smax import SCENARIOS, HeuristicEnemySMAX
 from rlbook.envs.smax.heuristic import ATTACK_MODES
-from rlbook.rl import (
-    TrainOutput,
-    categorical_entropy,
-    categorical_logp,
-    clipped_policy_loss,
-    clipped_value_loss,
-    episode_count,
-    episode_mean,
-    gae,
-    linear_schedule,
-    make_optimizer,
-    normalise,
-    run_epochs,
-    track_returns,
-)
 
 ALGOS = ("ippo", "mappo")
 RNN_RESETS = ("agent_or_episode", "agent")
@@ -241,7 +227,7 @@ class EvalCarry(NamedTuple):
 
 
 @struct.dataclass
-class MAPPOOutput(TrainOutput):
+class MAPPOOutput(rl.TrainOutput):
     """``TrainOutput`` plus the greedy evaluation after training (first episode of each eval env)."""
 
     eval_win_rate: Any = None
@@ -314,8 +300,8 @@ def init_runner(key, cfg: MAPPOConfig, nets: Nets, env) -> RunnerState:
     """Parameters, one Adam over them (annealed lr if ``anneal_lr``), reset envs, zero GRU states."""
     key, k_init, k_env = jax.random.split(key, 3)
     steps_per_update = cfg.num_minibatches * cfg.update_epochs
-    lr = linear_schedule(cfg.lr, cfg.num_updates, steps_per_update) if cfg.anneal_lr else cfg.lr
-    tx = make_optimizer(lr, cfg.max_grad_norm)
+    lr = rl.linear_schedule(cfg.lr, cfg.num_updates, steps_per_update) if cfg.anneal_lr else cfg.lr
+    tx = rl.make_optimizer(lr, cfg.max_grad_norm)
     ts = TrainState.create(apply_fn=None, params=init_params(k_init, cfg, nets, env), tx=tx)
     obs, state = jax.vmap(env.reset)(jax.random.split(k_env, cfg.num_envs))
     n_actors = len(env.agents) * cfg.num_envs
@@ -336,7 +322,7 @@ def env_step(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
     )
     logits, value = logits[0], value[0]
     action = jax.random.categorical(k_act, logits)
-    logp = categorical_logp(logits, action)
+    logp = rl.categorical_logp(logits, action)
     acts = split_agents(env, action, cfg.num_envs)
     step_keys = jax.random.split(k_step, cfg.num_envs)
     obs2, state2, rew, dones, infos = jax.vmap(env.step)(step_keys, state, acts)
@@ -344,7 +330,7 @@ def env_step(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
     agent_done = stack_agents(env, dones)
     glob = jnp.tile(done_all, len(env.agents))
     new_resets = glob | agent_done if cfg.rnn_reset == "agent_or_episode" else agent_done
-    ep_ret, finished = track_returns(ep_ret, rew[env.agents[0]], done_all)
+    ep_ret, finished = rl.track_returns(ep_ret, rew[env.agents[0]], done_all)
     tr = Transition(
         o, cin, avail, resets, action, logp, value, stack_agents(env, rew),
         glob.astype(jnp.float32), done_all, infos["won"], finished,
@@ -357,10 +343,10 @@ def loss(params, mb: SequenceBatch, cfg: MAPPOConfig, nets: Nets) -> tuple[jax.A
     h0 = (mb.h0[:, 0], mb.h0[:, 1])
     tm = jax.tree_util.tree_map(lambda v: jnp.swapaxes(v, 0, 1), mb._replace(h0=None))
     _, logits, value = apply(cfg, nets, params, h0, tm.obs, tm.resets, tm.avail, tm.cin)
-    logp = categorical_logp(logits, tm.action)
-    pl, st = clipped_policy_loss(logp, tm.logp, normalise(tm.adv), cfg.clip_eps)
-    vl = clipped_value_loss(value, tm.value, tm.targets, cfg.clip_eps)
-    ent = categorical_entropy(logits, mask=tm.avail > 0).mean()
+    logp = rl.categorical_logp(logits, tm.action)
+    pl, st = rl.clipped_policy_loss(logp, tm.logp, rl.normalise(tm.adv), cfg.clip_eps)
+    vl = rl.clipped_value_loss(value, tm.value, tm.targets, cfg.clip_eps)
+    ent = rl.categorical_entropy(logits, mask=tm.avail > 0).mean()
     total = pl + cfg.vf_coef * vl - cfg.ent_coef * ent
     return total, dict(st, value_loss=vl, entropy=ent)
 
@@ -381,7 +367,7 @@ def rollout(runner: RunnerState, cfg: MAPPOConfig, nets: Nets, env):
     avail = stack_agents(env, jax.vmap(env.get_avail_actions)(state))
     o, cin = stack_agents(env, obs)[None], critic_input(env, obs)[None]
     _, _, last_v = apply(cfg, nets, ts.params, h, o, resets[None], avail[None], cin)
-    adv, targets = gae(traj.reward, traj.value, traj.done, last_v[0], cfg.gamma, cfg.gae_lambda)
+    adv, targets = rl.gae(traj.reward, traj.value, traj.done, last_v[0], cfg.gamma, cfg.gae_lambda)
     return runner, sequence_batch(h_start, traj, adv, targets), traj
 
 
@@ -390,13 +376,13 @@ def update(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
     runner, batch, traj = rollout(runner, cfg, nets, env)
     key, k_ep = jax.random.split(runner.key)
     loss_fn = functools.partial(loss, cfg=cfg, nets=nets)
-    ts, stats = run_epochs(
+    ts, stats = rl.run_epochs(
         k_ep, runner.train_state, batch, loss_fn, cfg.update_epochs, cfg.num_minibatches
     )
     metrics = dict(
-        win_rate=episode_mean(traj.ep_won, traj.ep_done),
-        episode_return=episode_mean(traj.ep_ret, traj.ep_done),
-        episodes=episode_count(traj.ep_done),
+        win_rate=rl.episode_mean(traj.ep_won, traj.ep_done),
+        episode_return=rl.episode_mean(traj.ep_ret, traj.ep_done),
+        episodes=rl.episode_count(traj.ep_done),
         entropy=stats["entropy"].mean(),
         value_loss=stats["value_loss"].mean(),
     )

@@ -13,7 +13,12 @@ import jax
 import jax.numpy as jnp
 
 
-def _check(num_experts: int, expert_hidden: int, capacity_factor: float | None = None) -> None:
+def _check(
+    num_experts: int, expert_hidden: int, capacity_factor: float | None = None, x=None
+) -> None:
+    """Layer arguments, and (when given) that the input is tokens [batch, tokens, d]."""
+    if x is not None and x.ndim != 3:
+        raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
     if num_experts < 1:
         raise ValueError(f"num_experts={num_experts} must be >= 1")
     if expert_hidden < 1:
@@ -119,9 +124,7 @@ class SoftMoE(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
         _, m, d = x.shape
         n = self.num_experts
         p = self.slots_per_expert
@@ -175,11 +178,9 @@ class TopKMoE(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
         if not self.noise_std >= 0:
             raise ValueError(f"noise_std={self.noise_std} must be >= 0")
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
         b, m, d = x.shape
         n = self.num_experts
         c = capacity(m, n, self.capacity_factor)
@@ -226,9 +227,7 @@ class ExpertChoiceMoE(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
         b, m, d = x.shape
         n = self.num_experts
         c = min(capacity(m, n, self.capacity_factor), m)
