@@ -343,10 +343,10 @@ def loss(params, mb: SequenceBatch, cfg: MAPPOConfig, nets: Nets) -> tuple[jax.A
     h0 = (mb.h0[:, 0], mb.h0[:, 1])
     tm = jax.tree_util.tree_map(lambda v: jnp.swapaxes(v, 0, 1), mb._replace(h0=None))
     _, logits, value = apply(cfg, nets, params, h0, tm.obs, tm.resets, tm.avail, tm.cin)
-    logp = rl.categorical_logp(logits, tm.action)
+    logp, ent = rl.categorical_logp_entropy(logits, tm.action, mask=tm.avail > 0)
     pl, st = rl.clipped_policy_loss(logp, tm.logp, rl.normalise(tm.adv), cfg.clip_eps)
     vl = rl.clipped_value_loss(value, tm.value, tm.targets, cfg.clip_eps)
-    ent = rl.categorical_entropy(logits, mask=tm.avail > 0).mean()
+    ent = ent.mean()
     total = pl + cfg.vf_coef * vl - cfg.ent_coef * ent
     return total, dict(st, value_loss=vl, entropy=ent)
 

@@ -24,8 +24,8 @@ from rlbook.config import Config, check_choice, check_float, check_int
 from rlbook.moe.metrics import dormant_fraction, srank
 from rlbook.rl import (  # noqa: F401  (gae, minibatch_indices, normalise: re-exported for old imports)
     TrainOutput,
-    categorical_entropy,
     categorical_logp,
+    categorical_logp_entropy,
     clipped_policy_loss,
     clipped_value_loss,
     episode_count,
@@ -198,10 +198,10 @@ def loss(params, batch: Batch, config: PPOConfig, network) -> tuple[jax.Array, d
     c = config
     tr = batch.transition
     logits, v = network.apply(params, tr.obs)
-    logp = categorical_logp(logits, tr.action)
+    logp, ent = categorical_logp_entropy(logits, tr.action)
     pl, st = clipped_policy_loss(logp, tr.logp, normalise(batch.advantages), c.clip_eps)
     vl = clipped_value_loss(v, tr.value, batch.targets, c.clip_eps if c.clip_value else None)
-    ent = categorical_entropy(logits).mean()
+    ent = ent.mean()
     total = pl + c.vf_coef * vl - c.ent_coef * ent
     if c.switch_coef > 0:
         for s in switch_losses(params, tr.obs, network):

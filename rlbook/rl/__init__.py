@@ -7,6 +7,7 @@ each; learners and meta-learners import from here.
 from rlbook.rl.losses import (
     categorical_entropy,
     categorical_logp,
+    categorical_logp_entropy,
     clipped_policy_loss,
     clipped_value_loss,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "TrainOutput",
     "categorical_entropy",
     "categorical_logp",
+    "categorical_logp_entropy",
     "clipped_policy_loss",
     "clipped_value_loss",
     "discounted_returns",
