@@ -23,6 +23,12 @@ def config(preset: str, algo: str = ALGO) -> dict:
     return MAPPOConfig.preset(preset, algo=algo).to_dict()
 
 
+def _last_mean(x, k: int = 3):
+    """Mean of the last ``k`` updates that saw an episode end (None if none did, as in a tiny run)."""
+    last = np.asarray(x[-k:], dtype=float)
+    return round(float(np.nanmean(last)), 4) if np.isfinite(last).any() else None
+
+
 def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None, **overrides):
     cfg = MAPPOConfig.preset(preset, algo=algo, **overrides)
     t0 = time.perf_counter()
@@ -40,7 +46,7 @@ def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None,
         "scenario": cfg.scenario,
         "win_rate": round(float(out.eval_win_rate), 4),
         "eval_return": round(float(out.eval_return), 4),
-        "final_train_win_rate": round(float(np.nanmean(m["win_rate"][-3:])), 4),
+        "final_train_win_rate": _last_mean(m["win_rate"]),
         "env_steps": env_steps,
         "sps": round(env_steps / run_s, 1),
         "compile_s": round(compile_s, 2),
