@@ -40,7 +40,8 @@ from IPython.display import HTML, display
 from rlbook.book.nb import nb_setup, show_source
 from rlbook.envs.smax import SCENARIOS, HeuristicEnemySMAX, units
 from rlbook.envs.smax.physics import tick
-from rlbook.envs.smax.render import animate_episode, frame_strip, record_episode
+from rlbook.envs.smax.render import record_episode
+from rlbook.viz.plots_smax import animate_episode, frame_strip
 from rlbook.viz import widgets_smax
 
 SEED = 0
@@ -192,13 +193,14 @@ display(HTML(animate_episode(rec, every=2, max_steps=40).to_jshtml()))
 # Both learners (`rlbook.learners.mappo`) share one recurrent actor across agents: Dense-ReLU, a GRU,
 # Dense-ReLU, logits with illegal actions masked. **IPPO** gives each agent a value head on its own
 # observation; **MAPPO** trains a separate centralised critic on the `world_state` (normalised) plus the
-# agent's id. PPO's pieces (GAE, clipped losses, epochs over minibatches of whole actor sequences) come
-# from `rlbook.learners.ppo`. The update:
+# agent's id. PPO's pieces (GAE, clipped losses, categorical helpers, epochs over minibatches of whole
+# actor sequences) come from the shared core `rlbook.rl`. The update (a rollout of `env_step`s, GAE cut
+# by the global done, then `loss` over whole actor sequences):
 
 # %%
 from rlbook.learners import mappo  # noqa: E402
 
-show_source(mappo.MAPPOConfig.preset)
+show_source(mappo.update)
 
 # %% [markdown]
 # A live run, deliberately tiny (16 envs x 64 steps x 6 updates, 32-unit networks) so the chapter stays
@@ -211,7 +213,7 @@ live_cfg = mappo.MAPPOConfig.preset(
     fc_dim=32, gru_dim=32, eval_envs=16,
 )  # fmt: skip
 live = jax.jit(mappo.make_train(live_cfg))(key)
-live_ret = np.asarray(live["metrics"]["episode_return"])
+live_ret = np.asarray(live.metrics["episode_return"])
 print("env steps per update:", live_cfg.num_envs * live_cfg.num_steps)
 print("training return per update:", np.round(live_ret, 2))
 assert np.all(np.isfinite(live_ret)) and np.all((live_ret >= 0) & (live_ret <= 2))

@@ -259,13 +259,11 @@ show_source(srank)
 # are in `data/` (section 5).
 
 # %%
-FRAMES = {"book": 65_536, "medium": 196_608, "paper": 1_000_000}[PRESET]
 arms = {
-    "dense": PPOConfig(total_timesteps=FRAMES, critic=NetConfig(kind="dense")),
-    "softmoe_4": PPOConfig(
-        total_timesteps=FRAMES, critic=NetConfig(kind="softmoe", num_experts=4, tokens="perfeat")
-    ),
+    "dense": PPOConfig.preset(PRESET, critic=NetConfig.preset("dense")),
+    "softmoe_4": PPOConfig.preset(PRESET, critic=NetConfig.preset("softmoe", num_experts=4)),
 }
+FRAMES = arms["dense"].total_timesteps
 print(
     table(
         [
@@ -287,7 +285,7 @@ runs = {}
 for name, cfg in arms.items():
     with timed(f"{name} ({FRAMES} frames, compile included)"):
         out = jax.block_until_ready(jax.jit(make_train(cfg))(jax.random.key(SEED)))
-    runs[name] = jax.tree_util.tree_map(np.asarray, out["metrics"])
+    runs[name] = jax.tree_util.tree_map(np.asarray, out.metrics)
 
 # %%
 # NBVAL_IGNORE_OUTPUT

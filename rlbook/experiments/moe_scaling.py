@@ -2,51 +2,47 @@
 
 ``book``: dense vs Soft MoE-4 (PerFeat tokens) in the critic, one seed, short. ``medium``: the scaling sweep,
 Soft MoE with 1/2/4/8 experts against the dense critic widened x1/x2/x4/x8, over seeds, as CPU time
-allows. ``paper``: the same sweep for 10M frames and 5 seeds (GPU).
+allows. ``paper``: the same sweep for 10M frames and 5 seeds (GPU). ``tiny``: one update of dense vs Soft MoE-1,
+a smoke test.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import jax
 import numpy as np
 
+from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.learners.ppo import NetConfig, PPOConfig, final_return, make_train
 
-PRESETS = {
-    "book": {"frames": 65_536, "seeds": (0,), "experts": (4,), "widths": (1,)},
-    "medium": {"frames": 49_152, "seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
-    "paper": {
-        "frames": 10_000_000,
-        "seeds": (0, 1, 2, 3, 4),
-        "experts": (1, 2, 4, 8),
-        "widths": (1, 2, 4, 8),
-    },
+# the sweep of each preset (arms and seeds); the run length of every arm is PPOConfig.PRESETS[preset]
+SWEEP = {
+    "tiny": {"seeds": (0,), "experts": (1,), "widths": (1,)},
+    "book": {"seeds": (0,), "experts": (4,), "widths": (1,)},
+    "medium": {"seeds": (0, 1), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
+    "paper": {"seeds": (0, 1, 2, 3, 4), "experts": (1, 2, 4, 8), "widths": (1, 2, 4, 8)},
 }
 
 
 def arms(preset: str) -> dict[str, PPOConfig]:
-    p = PRESETS[preset]
+    """The dense critics widened x w and the Soft MoE critics with n experts (PerFeat tokens) of a preset."""
+    check_choice("preset", preset, SWEEP)
+    p = SWEEP[preset]
     out = {}
     for w in p["widths"]:
-        out[f"dense_x{w}"] = PPOConfig(
-            total_timesteps=p["frames"], critic=NetConfig(kind="dense", width_mult=w)
-        )
+        out[f"dense_x{w}"] = PPOConfig.preset(preset, critic=NetConfig(width_mult=w))
     for n in p["experts"]:
-        out[f"softmoe_{n}"] = PPOConfig(
-            total_timesteps=p["frames"],
-            critic=NetConfig(kind="softmoe", num_experts=n, tokens="perfeat"),
-        )
+        critic = NetConfig.preset("softmoe", num_experts=n)
+        out[f"softmoe_{n}"] = PPOConfig.preset(preset, critic=critic)
     return out
 
 
 def config(preset: str) -> dict:
     return {
-        "preset": dict(PRESETS[preset]),
-        "arms": {k: dataclasses.asdict(v) for k, v in arms(preset).items()},
+        "preset": dict(SWEEP[preset], frames=PPOConfig.preset(preset).total_timesteps),
+        "arms": {k: v.to_dict() for k, v in arms(preset).items()},
     }
 
 
@@ -64,7 +60,7 @@ def run_arm(cfg: PPOConfig, seed: int, train=None) -> dict:
     t0 = time.perf_counter()
     train = train or jax.jit(make_train(cfg))
     out = train(jax.random.key(seed))
-    m = jax.tree_util.tree_map(np.asarray, out["metrics"])
+    m = jax.tree_util.tree_map(np.asarray, out.metrics)
     wall = time.perf_counter() - t0
     res = {k: np.round(m[k].astype(float), 4).tolist() for k in KEYS}
     res.update(
@@ -79,7 +75,8 @@ def run_arm(cfg: PPOConfig, seed: int, train=None) -> dict:
 
 def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     t0 = time.perf_counter()
-    p = PRESETS[preset]
+    check_choice("preset", preset, SWEEP)
+    p = SWEEP[preset]
     results: dict = {"arms": {}}
     for name, cfg in arms(preset).items():
         results["arms"][name] = {}
@@ -101,7 +98,7 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
         "softmoe_return": round(agg(moe, "final_return"), 3),
         "dense_dormant_fraction": round(agg("dense_x1", "final_critic_dormant"), 4),
         "softmoe_dormant_fraction": round(agg(moe, "final_critic_dormant"), 4),
-        "frames": p["frames"],
+        "frames": PPOConfig.preset(preset).total_timesteps,
         "seeds": len(p["seeds"]),
         "wall_s": round(time.perf_counter() - t0, 1),
     }
@@ -113,5 +110,6 @@ EXPERIMENT = Experiment(
     description="PPO on Breakout-MinAtar: Soft MoE critics (1-8 experts) vs dense critics widened x1-x8",
     run=run,
     config=config,
+    presets=tuple(SWEEP),
     chapter="09_moe_scaling",
 )

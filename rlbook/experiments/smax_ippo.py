@@ -8,7 +8,6 @@ parameters (``results["actor_params_msgpack_b64"]``, read back with ``rlbook.lea
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import jax
@@ -21,7 +20,13 @@ ALGO = "ippo"
 
 
 def config(preset: str, algo: str = ALGO) -> dict:
-    return dataclasses.asdict(MAPPOConfig.preset(preset, algo=algo))
+    return MAPPOConfig.preset(preset, algo=algo).to_dict()
+
+
+def _last_mean(x, k: int = 3):
+    """Mean of the last ``k`` updates that saw an episode end (None if none did, as in a tiny run)."""
+    last = np.asarray(x[-k:], dtype=float)
+    return round(float(np.nanmean(last)), 4) if np.isfinite(last).any() else None
 
 
 def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None, **overrides):
@@ -33,15 +38,15 @@ def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None,
     t1 = time.perf_counter()
     out = jax.block_until_ready(train(jax.random.key(seed)))
     run_s = time.perf_counter() - t1
-    m = {k: np.asarray(v) for k, v in out["metrics"].items()}
+    m = {k: np.asarray(v) for k, v in out.metrics.items()}
     env_steps = int(cfg.num_updates * cfg.num_envs * cfg.num_steps)
     secs = (np.arange(cfg.num_updates) + 1) / cfg.num_updates * run_s
     summary = {
         "algo": algo,
         "scenario": cfg.scenario,
-        "win_rate": round(float(out["eval_win_rate"]), 4),
-        "eval_return": round(float(out["eval_return"]), 4),
-        "final_train_win_rate": round(float(np.nanmean(m["win_rate"][-3:])), 4),
+        "win_rate": round(float(out.eval_win_rate), 4),
+        "eval_return": round(float(out.eval_return), 4),
+        "final_train_win_rate": _last_mean(m["win_rate"]),
         "env_steps": env_steps,
         "sps": round(env_steps / run_s, 1),
         "compile_s": round(compile_s, 2),
@@ -54,7 +59,7 @@ def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None,
         "episode_return": np.round(np.nan_to_num(m["episode_return"], nan=-1.0), 4).tolist(),
         "entropy": np.round(m["entropy"], 4).tolist(),
         # the trained actor (mappo.decode_actor(cfg, ...)): the chapter animates this team
-        "actor_params_msgpack_b64": encode_actor(out["params"]),
+        "actor_params_msgpack_b64": encode_actor(out.params),
     }
     log(f"{algo}: greedy win rate {summary['win_rate']} after {env_steps} steps, {run_s:.0f} s")
     return summary, results
@@ -69,5 +74,6 @@ EXPERIMENT = Experiment(
     description="Recurrent IPPO on SMAX 3m vs the heuristic enemy (greedy-eval win rate, SPS)",
     run=run,
     config=config,
+    presets=tuple(MAPPOConfig.PRESETS),
     chapter="08_smax",
 )

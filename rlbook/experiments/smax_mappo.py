@@ -7,6 +7,7 @@ import functools
 from rlbook.experiments import Experiment
 from rlbook.experiments.smax_ippo import config as _config
 from rlbook.experiments.smax_ippo import run_algo
+from rlbook.learners.mappo import MAPPOConfig
 
 
 def run(preset: str = "book", seed: int = 0, log=lambda m: None):
@@ -18,5 +19,6 @@ EXPERIMENT = Experiment(
     description="Recurrent MAPPO on SMAX 3m vs the heuristic enemy (greedy-eval win rate, SPS)",
     run=run,
     config=functools.partial(_config, algo="mappo"),
+    presets=tuple(MAPPOConfig.PRESETS),
     chapter="08_smax",
 )

@@ -12,26 +12,55 @@ Differences from JaxMARL's baselines (deliberate):
 * a win is ``infos["won"]`` (jaxmarl infers it from a reward >= 1);
 * MAPPO uses one Adam over {actor, critic} with a global gradient clip (jaxmarl: two optimisers); its critic
   sees positions / 32 and cooldowns clipped to [-1, 2] (``world_state`` itself is unnormalised).
-Shared PPO pieces (``gae``, ``clipped_policy_loss``, ``clipped_value_loss``, ``run_epochs``) come from
-``rlbook.learners.ppo``.
+
+Each piece (``env_step``, ``loss``, ``update``, ``evaluate``) is a top-level function of
+``(config, nets, env)``; the shared PPO maths (GAE, clipped losses, categorical helpers, the epoch loop,
+the lr schedule, episode statistics) is ``rlbook.rl``.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import functools
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from flax import serialization, struct
 from flax.training.train_state import TrainState
 
-from rlbook.learners.ppo import clipped_policy_loss, clipped_value_loss, gae, run_epochs
+from rlbook import rl
+from rlbook.config import Config, check_choice, check_float, check_int
+from rlbook.envs.smax import SCENARIOS, HeuristicEnemySMAX
+from rlbook.envs.smax.heuristic import ATTACK_MODES
+
+ALGOS = ("ippo", "mappo")
+RNN_RESETS = ("agent_or_episode", "agent")
+# per-algorithm hyperparameters of the presets (JaxMARL's SMAX yaml files)
+ALGO_DEFAULTS = {
+    "ippo": dict(lr=0.004, clip_eps=0.05, ent_coef=0.01),
+    "mappo": dict(lr=0.002, clip_eps=0.2, ent_coef=0.0),
+}
 
 
 @dataclasses.dataclass(frozen=True)
-class MAPPOConfig:
+class MAPPOConfig(Config):
+    """``preset(name, algo=...)``: ``tiny`` (smoke tests, seconds); ``book``: 3m, 0.3M steps, 64-unit
+    networks (a couple of CPU minutes); ``medium``: 1M steps, the run stored in data/; ``paper``: JaxMARL's
+    yaml sizes (128 envs x 128 steps, 128 units, 1e7 steps). ``algo`` also picks lr / clip / entropy."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": dict(num_envs=4, num_steps=8, total_timesteps=64, fc_dim=8, gru_dim=8, eval_envs=2),
+        "book": dict(num_envs=64, num_steps=128, total_timesteps=300_000, fc_dim=64, gru_dim=64),
+        "medium": dict(
+            num_envs=64, num_steps=128, total_timesteps=1_000_000, fc_dim=64, gru_dim=64
+        ),
+        "paper": dict(num_envs=128, num_steps=128, total_timesteps=10_000_000),
+    }
+
     scenario: str = "3m"
     algo: str = "ippo"  # "ippo" | "mappo"
     num_envs: int = 64
@@ -58,46 +87,27 @@ class MAPPOConfig:
         return max(1, self.total_timesteps // (self.num_envs * self.num_steps))
 
     def validate(self) -> None:
-        from rlbook.envs.smax import SCENARIOS
-
-        if self.algo not in ("ippo", "mappo"):
-            raise ValueError(f"algo must be 'ippo' or 'mappo', got {self.algo!r}")
-        if self.scenario not in SCENARIOS:
-            raise ValueError(f"scenario must be one of {sorted(SCENARIOS)}, got {self.scenario!r}")
-        if self.rnn_reset not in ("agent_or_episode", "agent"):
+        check_choice("algo", self.algo, ALGOS)
+        check_choice("scenario", self.scenario, sorted(SCENARIOS))
+        check_choice("rnn_reset", self.rnn_reset, RNN_RESETS)
+        check_choice("attack_mode", self.attack_mode, ATTACK_MODES)
+        check_int(self, "num_envs", "num_steps", "total_timesteps", "update_epochs")
+        check_int(self, "num_minibatches", "fc_dim", "gru_dim", "eval_envs")
+        check_float(self, "lr", "clip_eps", "max_grad_norm", lo=0.0, lo_open=True)
+        check_float(self, "gamma", "gae_lambda", lo=0.0, hi=1.0)
+        check_float(self, "ent_coef", "vf_coef", lo=0.0)
+        actors = SCENARIOS[self.scenario].num_allies * self.num_envs
+        if actors % self.num_minibatches:
             raise ValueError(
-                f"rnn_reset must be 'agent_or_episode' or 'agent', got {self.rnn_reset!r}"
+                f"num_minibatches={self.num_minibatches} must divide the {actors} actors "
+                f"(allies x num_envs)"
             )
-        for f in ("num_envs", "num_steps", "update_epochs", "num_minibatches", "fc_dim", "gru_dim"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
-        if not 0 < self.lr:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not (0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1):
-            raise ValueError("gamma and gae_lambda must be in [0, 1]")
 
     @classmethod
-    def preset(cls, name: str, algo: str = "ippo", **kw) -> MAPPOConfig:
-        """``book``: 3m, 0.3M steps, 64-unit networks (a couple of CPU minutes); ``medium``: 1M steps, the
-        run stored in data/; ``paper``: JaxMARL's yaml sizes (128 envs x 128 steps, 128 units, 1e7 steps)."""
-        base = {
-            "ippo": dict(lr=0.004, clip_eps=0.05, ent_coef=0.01),
-            "mappo": dict(lr=0.002, clip_eps=0.2, ent_coef=0.0),
-        }[algo]
-        sizes = {
-            "book": dict(
-                num_envs=64, num_steps=128, total_timesteps=300_000, fc_dim=64, gru_dim=64
-            ),
-            "medium": dict(
-                num_envs=64, num_steps=128, total_timesteps=1_000_000, fc_dim=64, gru_dim=64
-            ),
-            "paper": dict(num_envs=128, num_steps=128, total_timesteps=10_000_000),
-        }
-        if name not in sizes:
-            raise ValueError(f"preset must be one of {sorted(sizes)}, got {name!r}")
-        cfg = cls(algo=algo, **{**base, **sizes[name], **kw})
-        cfg.validate()
-        return cfg
+    def preset(cls, name: str, algo: str = "ippo", **overrides) -> MAPPOConfig:
+        """The sizes of preset ``name`` with ``algo``'s hyperparameters, then ``overrides``."""
+        check_choice("algo", algo, ALGOS)
+        return super().preset(name, algo=algo, **{**ALGO_DEFAULTS[algo], **overrides})
 
 
 class GRU(nn.Module):
@@ -159,10 +169,80 @@ class RecurrentCritic(nn.Module):
         return h, _dense(1, 1.0)(v)[..., 0]
 
 
-def make_env(cfg: MAPPOConfig):
-    from rlbook.envs.smax import HeuristicEnemySMAX
+class Nets(NamedTuple):
+    """The shared actor (with IPPO's value head) and MAPPO's centralised critic (unused by IPPO)."""
 
+    actor: RecurrentActorCritic
+    critic: RecurrentCritic
+
+
+class Transition(NamedTuple):
+    obs: jax.Array  # [A*E, obs] agent-major
+    cin: jax.Array  # critic input (normalised world state + agent id)
+    avail: jax.Array
+    resets: jax.Array  # GRU resets before this step
+    action: jax.Array
+    logp: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    done: jax.Array  # global done, tiled over agents
+    ep_done: jax.Array  # [E] episode ended at this step
+    ep_won: jax.Array
+    ep_ret: jax.Array  # return of the episode that ended, 0 elsewhere
+
+
+class SequenceBatch(NamedTuple):
+    """One update's data, actors on the leading axis (``run_epochs`` shuffles it), time second."""
+
+    h0: jax.Array  # [actors, 2, H]: actor and critic GRU states at the rollout start
+    obs: jax.Array
+    cin: jax.Array
+    avail: jax.Array
+    resets: jax.Array
+    action: jax.Array
+    logp: jax.Array
+    value: jax.Array
+    adv: jax.Array
+    targets: jax.Array
+
+
+class RunnerState(NamedTuple):
+    train_state: TrainState
+    env_state: Any
+    obs: dict
+    h: tuple[jax.Array, jax.Array]  # (actor, critic) GRU states, [A*E, H] each
+    resets: jax.Array
+    episode_returns: jax.Array  # [E] running return of the team (agent 0's reward)
+    key: jax.Array
+
+
+class EvalCarry(NamedTuple):
+    obs: dict
+    env_state: Any
+    h: jax.Array
+    resets: jax.Array
+    finished: jax.Array
+    won: jax.Array
+    ret: jax.Array
+
+
+@struct.dataclass
+class MAPPOOutput(rl.TrainOutput):
+    """``TrainOutput`` plus the greedy evaluation after training (first episode of each eval env)."""
+
+    eval_win_rate: Any = None
+    eval_return: Any = None
+    eval_finished: Any = None
+
+
+def make_env(cfg: MAPPOConfig) -> HeuristicEnemySMAX:
     return HeuristicEnemySMAX(scenario=cfg.scenario, attack_mode=cfg.attack_mode)
+
+
+def make_networks(cfg: MAPPOConfig, env) -> Nets:
+    n_act = env.action_space(env.agents[0]).n
+    actor = RecurrentActorCritic(n_act, cfg.fc_dim, cfg.gru_dim, with_value=cfg.algo != "mappo")
+    return Nets(actor, RecurrentCritic(cfg.fc_dim, cfg.gru_dim))
 
 
 def normalise_world_state(ws, num_units):
@@ -172,206 +252,208 @@ def normalise_world_state(ws, num_units):
     return jnp.concatenate([u.reshape(*ws.shape[:-1], -1), ws[..., 10 * num_units :]], axis=-1)
 
 
-def make_train(cfg: MAPPOConfig, env=None):
-    """Returns ``train(key) -> dict`` with per-update metrics, final params and a greedy-eval win rate."""
-    cfg.validate()
-    env = make_env(cfg) if env is None else env
-    agents = env.agents
-    na, ne = len(agents), cfg.num_envs
-    n_actors = na * ne
-    n_act = env.action_space(agents[0]).n
-    obs_dim = env.observation_space(agents[0]).shape[0]
-    ws_dim = 12 * env.num_units + na
-    mappo = cfg.algo == "mappo"
-    actor = RecurrentActorCritic(n_act, cfg.fc_dim, cfg.gru_dim, with_value=not mappo)
-    critic = RecurrentCritic(cfg.fc_dim, cfg.gru_dim)
-    agent_ids = jnp.repeat(jnp.eye(na), ne, axis=0)  # agent-major
+def stack_agents(env, d: dict) -> jax.Array:
+    """Dict of per-agent [E, ...] arrays -> [A*E, ...], agent-major."""
+    return jnp.concatenate([d[a] for a in env.agents], axis=0)
 
-    def stack(d):  # dict of [E, ...] -> [A*E, ...]
-        return jnp.concatenate([d[a] for a in agents], axis=0)
 
-    def critic_input(obs):
-        ws = normalise_world_state(obs["world_state"], env.num_units)
-        return jnp.concatenate([jnp.tile(ws, (na, 1)), agent_ids], axis=-1)
+def split_agents(env, x: jax.Array, num_envs: int) -> dict:
+    """Inverse of ``stack_agents``."""
+    return {a: x[i * num_envs : (i + 1) * num_envs] for i, a in enumerate(env.agents)}
 
-    def lr_schedule(count):
-        frac = 1.0 - (count // (cfg.num_minibatches * cfg.update_epochs)) / cfg.num_updates
-        return cfg.lr * frac
 
-    tx = optax.chain(
-        optax.clip_by_global_norm(cfg.max_grad_norm),
-        optax.adam(lr_schedule if cfg.anneal_lr else cfg.lr, eps=1e-5),
+def critic_input(env, obs: dict) -> jax.Array:
+    """MAPPO's critic input per actor: the normalised world state and a one-hot agent id."""
+    na = len(env.agents)
+    ws = normalise_world_state(obs["world_state"], env.num_units)
+    agent_ids = jnp.repeat(jnp.eye(na), ws.shape[0], axis=0)  # agent-major
+    return jnp.concatenate([jnp.tile(ws, (na, 1)), agent_ids], axis=-1)
+
+
+def apply(cfg: MAPPOConfig, nets: Nets, params, h, obs, resets, avail, cin):
+    """Both networks on [T, B, ...] inputs: ((actor h, critic h), logits, value)."""
+    ha, hc = h
+    ha, logits, value = nets.actor.apply(params["actor"], ha, obs, resets, avail)
+    if cfg.algo == "mappo":
+        hc, value = nets.critic.apply(params["critic"], hc, cin, resets)
+    return (ha, hc), logits, value
+
+
+def init_params(key, cfg: MAPPOConfig, nets: Nets, env) -> dict:
+    ka, kc = jax.random.split(key)
+    n_act = env.action_space(env.agents[0]).n
+    obs_dim = env.observation_space(env.agents[0]).shape[0]
+    ws_dim = 12 * env.num_units + len(env.agents)
+    h0 = jnp.zeros((1, cfg.gru_dim))
+    no_reset = jnp.zeros((1, 1), bool)
+    params = {
+        "actor": nets.actor.init(
+            ka, h0, jnp.zeros((1, 1, obs_dim)), no_reset, jnp.ones((1, 1, n_act))
+        )
+    }
+    if cfg.algo == "mappo":
+        params["critic"] = nets.critic.init(kc, h0, jnp.zeros((1, 1, ws_dim)), no_reset)
+    return params
+
+
+def init_runner(key, cfg: MAPPOConfig, nets: Nets, env) -> RunnerState:
+    """Parameters, one Adam over them (annealed lr if ``anneal_lr``), reset envs, zero GRU states."""
+    key, k_init, k_env = jax.random.split(key, 3)
+    steps_per_update = cfg.num_minibatches * cfg.update_epochs
+    lr = rl.linear_schedule(cfg.lr, cfg.num_updates, steps_per_update) if cfg.anneal_lr else cfg.lr
+    tx = rl.make_optimizer(lr, cfg.max_grad_norm)
+    ts = TrainState.create(apply_fn=None, params=init_params(k_init, cfg, nets, env), tx=tx)
+    obs, state = jax.vmap(env.reset)(jax.random.split(k_env, cfg.num_envs))
+    n_actors = len(env.agents) * cfg.num_envs
+    h = (jnp.zeros((n_actors, cfg.gru_dim)), jnp.zeros((n_actors, cfg.gru_dim)))
+    resets = jnp.ones((n_actors,), bool)
+    return RunnerState(ts, state, obs, h, resets, jnp.zeros((cfg.num_envs,)), key)
+
+
+def env_step(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
+    """Every agent of every env acts once (sampled): (runner, Transition)."""
+    ts, state, obs, h, resets, ep_ret, key = runner
+    key, k_act, k_step = jax.random.split(key, 3)
+    avail = stack_agents(env, jax.vmap(env.get_avail_actions)(state))
+    o = stack_agents(env, obs)
+    cin = critic_input(env, obs)
+    h2, logits, value = apply(
+        cfg, nets, ts.params, h, o[None], resets[None], avail[None], cin[None]
+    )
+    logits, value = logits[0], value[0]
+    action = jax.random.categorical(k_act, logits)
+    logp = rl.categorical_logp(logits, action)
+    acts = split_agents(env, action, cfg.num_envs)
+    step_keys = jax.random.split(k_step, cfg.num_envs)
+    obs2, state2, rew, dones, infos = jax.vmap(env.step)(step_keys, state, acts)
+    done_all = dones["__all__"]
+    agent_done = stack_agents(env, dones)
+    glob = jnp.tile(done_all, len(env.agents))
+    new_resets = glob | agent_done if cfg.rnn_reset == "agent_or_episode" else agent_done
+    ep_ret, finished = rl.track_returns(ep_ret, rew[env.agents[0]], done_all)
+    tr = Transition(
+        o, cin, avail, resets, action, logp, value, stack_agents(env, rew),
+        glob.astype(jnp.float32), done_all, infos["won"], finished,
+    )  # fmt: skip
+    return RunnerState(ts, state2, obs2, h2, new_resets, ep_ret, key), tr
+
+
+def loss(params, mb: SequenceBatch, cfg: MAPPOConfig, nets: Nets) -> tuple[jax.Array, dict]:
+    """PPO's loss on whole actor sequences replayed from their rollout-start GRU states."""
+    h0 = (mb.h0[:, 0], mb.h0[:, 1])
+    tm = jax.tree_util.tree_map(lambda v: jnp.swapaxes(v, 0, 1), mb._replace(h0=None))
+    _, logits, value = apply(cfg, nets, params, h0, tm.obs, tm.resets, tm.avail, tm.cin)
+    logp, ent = rl.categorical_logp_entropy(logits, tm.action, mask=tm.avail > 0)
+    pl, st = rl.clipped_policy_loss(logp, tm.logp, rl.normalise(tm.adv), cfg.clip_eps)
+    vl = rl.clipped_value_loss(value, tm.value, tm.targets, cfg.clip_eps)
+    ent = ent.mean()
+    total = pl + cfg.vf_coef * vl - cfg.ent_coef * ent
+    return total, dict(st, value_loss=vl, entropy=ent)
+
+
+def sequence_batch(h_start, traj: Transition, adv, targets) -> SequenceBatch:
+    """The rollout as whole actor sequences: [actors, T, ...] plus the start GRU states."""
+    fields = (traj.obs, traj.cin, traj.avail, traj.resets, traj.action, traj.logp, traj.value)
+    seq = [jnp.swapaxes(v, 0, 1) for v in (*fields, adv, targets)]
+    return SequenceBatch(jnp.stack(h_start, axis=1), *seq)
+
+
+def rollout(runner: RunnerState, cfg: MAPPOConfig, nets: Nets, env):
+    """``num_steps`` env steps, then GAE (cut by the global done): (runner, SequenceBatch, Transition)."""
+    h_start = runner.h
+    step = functools.partial(env_step, cfg=cfg, nets=nets, env=env)
+    runner, traj = jax.lax.scan(step, runner, None, length=cfg.num_steps)
+    ts, state, obs, h, resets, _, _ = runner
+    avail = stack_agents(env, jax.vmap(env.get_avail_actions)(state))
+    o, cin = stack_agents(env, obs)[None], critic_input(env, obs)[None]
+    _, _, last_v = apply(cfg, nets, ts.params, h, o, resets[None], avail[None], cin)
+    adv, targets = rl.gae(traj.reward, traj.value, traj.done, last_v[0], cfg.gamma, cfg.gae_lambda)
+    return runner, sequence_batch(h_start, traj, adv, targets), traj
+
+
+def update(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
+    """A rollout, PPO epochs over whole actor sequences, metrics: one iteration of the outer scan."""
+    runner, batch, traj = rollout(runner, cfg, nets, env)
+    key, k_ep = jax.random.split(runner.key)
+    loss_fn = functools.partial(loss, cfg=cfg, nets=nets)
+    ts, stats = rl.run_epochs(
+        k_ep, runner.train_state, batch, loss_fn, cfg.update_epochs, cfg.num_minibatches
+    )
+    metrics = dict(
+        win_rate=rl.episode_mean(traj.ep_won, traj.ep_done),
+        episode_return=rl.episode_mean(traj.ep_ret, traj.ep_done),
+        episodes=rl.episode_count(traj.ep_done),
+        entropy=stats["entropy"].mean(),
+        value_loss=stats["value_loss"].mean(),
+    )
+    return runner._replace(train_state=ts, key=key), metrics
+
+
+def eval_step(carry: EvalCarry, k, params, cfg: MAPPOConfig, nets: Nets, env, greedy: bool):
+    """One step of the evaluation envs; only each env's first episode counts."""
+    m = cfg.eval_envs
+    avail = stack_agents(env, jax.vmap(env.get_avail_actions)(carry.env_state))
+    o = stack_agents(env, carry.obs)
+    h, logits, _ = nets.actor.apply(
+        params["actor"], carry.h, o[None], carry.resets[None], avail[None]
+    )
+    act = jnp.argmax(logits[0], -1) if greedy else jax.random.categorical(k, logits[0])
+    obs, state, rew, dones, infos = jax.vmap(env.step)(
+        jax.random.split(k, m), carry.env_state, split_agents(env, act, m)
+    )
+    live = ~carry.finished
+    ret = carry.ret + jnp.where(live, rew[env.agents[0]], 0.0)
+    won = carry.won | (live & infos["won"])
+    finished = carry.finished | dones["__all__"]
+    resets = jnp.tile(dones["__all__"], len(env.agents)) | stack_agents(env, dones)
+    return EvalCarry(obs, state, h, resets, finished, won, ret), None
+
+
+def evaluate(params, key, cfg: MAPPOConfig, nets: Nets, env, greedy: bool = True) -> dict:
+    """Greedy episodes on ``eval_envs`` fresh envs: win rate and return of each env's first episode."""
+    m, n_actors = cfg.eval_envs, len(env.agents) * cfg.eval_envs
+    obs, state = jax.vmap(env.reset)(jax.random.split(key, m))
+    init = EvalCarry(
+        obs, state, jnp.zeros((n_actors, cfg.gru_dim)), jnp.ones((n_actors,), bool),
+        jnp.zeros(m, bool), jnp.zeros(m, bool), jnp.zeros(m),
+    )  # fmt: skip
+    body = functools.partial(eval_step, params=params, cfg=cfg, nets=nets, env=env, greedy=greedy)
+    end, _ = jax.lax.scan(body, init, jax.random.split(key, env.max_steps + 2))
+    return dict(
+        eval_win_rate=end.won.mean(), eval_return=end.ret.mean(), eval_finished=end.finished.mean()
     )
 
-    def apply(params, h, obs, resets, avail, cin):
-        ha, hc = h
-        ha, logits, value = actor.apply(params["actor"], ha, obs, resets, avail)
-        if mappo:
-            hc, value = critic.apply(params["critic"], hc, cin, resets)
-        return (ha, hc), logits, value
 
-    def init_params(key):
-        ka, kc = jax.random.split(key)
-        h0 = jnp.zeros((1, cfg.gru_dim))
-        params = {
-            "actor": actor.init(
-                ka, h0, jnp.zeros((1, 1, obs_dim)), jnp.zeros((1, 1), bool), jnp.ones((1, 1, n_act))
-            )
-        }
-        if mappo:
-            params["critic"] = critic.init(
-                kc, h0, jnp.zeros((1, 1, ws_dim)), jnp.zeros((1, 1), bool)
-            )
-        return params
-
-    vreset = jax.vmap(env.reset)
-    vstep = jax.vmap(env.step)
-    vavail = jax.vmap(env.get_avail_actions)
+def make_train(cfg: MAPPOConfig, env=None):
+    """``train(key) -> MAPPOOutput``: final params, per-update metrics (training win rate and return, NaN
+    when no episode ended, episodes, entropy, value loss, env_steps) and a greedy-eval win rate.
+    ``train.evaluate(params, key)`` and ``train.init_params(key)`` are the pieces bound to this env."""
+    env = make_env(cfg) if env is None else env
+    nets = make_networks(cfg, env)
+    step = functools.partial(update, cfg=cfg, nets=nets, env=env)
+    ev = functools.partial(evaluate, cfg=cfg, nets=nets, env=env)
 
     def train(key):
-        key, k_init, k_env = jax.random.split(key, 3)
-        ts = TrainState.create(apply_fn=None, params=init_params(k_init), tx=tx)
-        obs, state = vreset(jax.random.split(k_env, ne))
-        h = (jnp.zeros((n_actors, cfg.gru_dim)), jnp.zeros((n_actors, cfg.gru_dim)))
-        resets = jnp.ones((n_actors,), bool)
-        ep_ret = jnp.zeros((ne,))
-
-        def env_step(carry, _):
-            ts, state, obs, h, resets, ep_ret, key = carry
-            key, k_act, k_step = jax.random.split(key, 3)
-            avail = stack(vavail(state))
-            o = stack(obs)
-            cin = critic_input(obs)
-            h2, logits, value = apply(ts.params, h, o[None], resets[None], avail[None], cin[None])
-            logits, value = logits[0], value[0]
-            action = jax.random.categorical(k_act, logits)
-            logp = jax.nn.log_softmax(logits)[jnp.arange(n_actors), action]
-            acts = {a: action[i * ne : (i + 1) * ne] for i, a in enumerate(agents)}
-            obs2, state2, rew, dones, infos = vstep(jax.random.split(k_step, ne), state, acts)
-            done_all = dones["__all__"]
-            r = stack(rew)
-            agent_done = stack({a: dones[a] for a in agents})
-            glob = jnp.tile(done_all, na)
-            new_resets = glob | agent_done if cfg.rnn_reset == "agent_or_episode" else agent_done
-            ep_ret = ep_ret + rew[agents[0]]
-            tr = dict(
-                obs=o, cin=cin, avail=avail, resets=resets, action=action, logp=logp, value=value,
-                reward=r, done=glob.astype(jnp.float32),
-                ep_done=done_all, ep_won=infos["won"], ep_ret=jnp.where(done_all, ep_ret, 0.0),
-            )  # fmt: skip
-            ep_ret = jnp.where(done_all, 0.0, ep_ret)
-            return (ts, state2, obs2, h2, new_resets, ep_ret, key), tr
-
-        def update(carry, _):
-            ts, state, obs, h, resets, ep_ret, key = carry
-            h_start = h
-            carry, traj = jax.lax.scan(env_step, carry, None, length=cfg.num_steps)
-            ts, state, obs, h, resets, ep_ret, key = carry
-            _, _, last_v = apply(
-                ts.params, h, stack(obs)[None], resets[None],
-                stack(vavail(state))[None], critic_input(obs)[None],
-            )  # fmt: skip
-            adv, targets = gae(
-                traj["reward"], traj["value"], traj["done"], last_v[0], cfg.gamma, cfg.gae_lambda
-            )
-            batch = dict(
-                h0=h_start, obs=traj["obs"], cin=traj["cin"], avail=traj["avail"],
-                resets=traj["resets"], action=traj["action"], logp=traj["logp"],
-                value=traj["value"], adv=adv, targets=targets,
-            )  # fmt: skip
-            # actors on the leading axis (run_epochs shuffles it), time second
-            batch = {k: (v if k == "h0" else jnp.swapaxes(v, 0, 1)) for k, v in batch.items()}
-            batch["h0"] = jnp.stack(h_start, axis=1)  # [actors, 2, H]
-
-            def loss_fn(params, mb):
-                tm = {k: jnp.swapaxes(v, 0, 1) for k, v in mb.items() if k != "h0"}
-                h0 = (mb["h0"][:, 0], mb["h0"][:, 1])
-                _, logits, value = apply(
-                    params, h0, tm["obs"], tm["resets"], tm["avail"], tm["cin"]
-                )
-                logp_all = jax.nn.log_softmax(logits)
-                logp = jnp.take_along_axis(logp_all, tm["action"][..., None], -1)[..., 0]
-                a = tm["adv"]
-                a = (a - a.mean()) / (a.std() + 1e-8)
-                pl, st = clipped_policy_loss(logp, tm["logp"], a, cfg.clip_eps)
-                vl = clipped_value_loss(value, tm["value"], tm["targets"], cfg.clip_eps)
-                p = jnp.exp(logp_all)
-                ent = -jnp.sum(jnp.where(tm["avail"] > 0, p * logp_all, 0.0), -1).mean()
-                loss = pl + cfg.vf_coef * vl - cfg.ent_coef * ent
-                return loss, dict(st, value_loss=vl, entropy=ent)
-
-            key, k_ep = jax.random.split(key)
-            ts, stats = run_epochs(k_ep, ts, batch, loss_fn, cfg.update_epochs, cfg.num_minibatches)
-            n_ep = traj["ep_done"].sum()
-            metrics = dict(
-                win_rate=jnp.where(n_ep > 0, traj["ep_won"].sum() / jnp.maximum(n_ep, 1), jnp.nan),
-                episode_return=jnp.where(
-                    n_ep > 0, traj["ep_ret"].sum() / jnp.maximum(n_ep, 1), jnp.nan
-                ),
-                episodes=n_ep,
-                entropy=stats["entropy"].mean(),
-                value_loss=stats["value_loss"].mean(),
-            )
-            return (ts, state, obs, h, resets, ep_ret, key), metrics
-
-        carry = (ts, state, obs, h, resets, ep_ret, key)
-        carry, metrics = jax.lax.scan(update, carry, None, length=cfg.num_updates)
-        ts = carry[0]
-        key = carry[-1]
-        ev = evaluate(ts.params, jax.random.fold_in(key, 1))
+        runner = init_runner(key, cfg, nets, env)
+        runner, metrics = jax.lax.scan(step, runner, None, length=cfg.num_updates)
+        params = runner.train_state.params
         metrics["env_steps"] = (jnp.arange(cfg.num_updates) + 1) * cfg.num_envs * cfg.num_steps
-        return dict(params=ts.params, metrics=metrics, **ev)
+        return MAPPOOutput(params, metrics, **ev(params, jax.random.fold_in(runner.key, 1)))
 
-    def evaluate(params, key, greedy=True):
-        """Greedy episodes on ``eval_envs`` fresh envs: win rate and return of each env's first episode."""
-        m = cfg.eval_envs
-        obs, state = jax.vmap(env.reset)(jax.random.split(key, m))
-        h = jnp.zeros((na * m, cfg.gru_dim))
-
-        def body(carry, k):
-            obs, state, h, resets, finished, won, ret = carry
-            avail = jnp.concatenate([v for v in (vavail(state)[a] for a in agents)], 0)
-            o = jnp.concatenate([obs[a] for a in agents], 0)
-            h, logits, _ = actor.apply(params["actor"], h, o[None], resets[None], avail[None])
-            act = jnp.argmax(logits[0], -1) if greedy else jax.random.categorical(k, logits[0])
-            acts = {a: act[i * m : (i + 1) * m] for i, a in enumerate(agents)}
-            obs, state, rew, dones, infos = vstep(jax.random.split(k, m), state, acts)
-            live = ~finished
-            ret = ret + jnp.where(live, rew[agents[0]], 0.0)
-            won = won | (live & infos["won"])
-            finished = finished | dones["__all__"]
-            resets = jnp.tile(dones["__all__"], na) | jnp.concatenate([dones[a] for a in agents])
-            return (obs, state, h, resets, finished, won, ret), None
-
-        init = (obs, state, h, jnp.ones((na * m,), bool), jnp.zeros(m, bool), jnp.zeros(m, bool),
-                jnp.zeros(m))  # fmt: skip
-        (_, _, _, _, finished, won, ret), _ = jax.lax.scan(
-            body, init, jax.random.split(key, env.max_steps + 2)
-        )
-        return dict(eval_win_rate=won.mean(), eval_return=ret.mean(), eval_finished=finished.mean())
-
-    train.evaluate = evaluate
-    train.init_params = init_params
+    train.evaluate = ev
+    train.init_params = functools.partial(init_params, cfg=cfg, nets=nets, env=env)
     return train
 
 
 def encode_actor(params) -> str:
     """The actor's parameters as base64 of flax's msgpack bytes (float32, ~200 KB at 64 units): enough to
     replay the trained team, small enough for a data/ JSON file (MAPPO's critic is left out)."""
-    import base64
-
-    from flax import serialization
-
     actor = jax.device_get({"actor": params["actor"]})
     return base64.b64encode(serialization.to_bytes(actor)).decode("ascii")
 
 
 def decode_actor(cfg: MAPPOConfig, text: str, env=None):
     """Inverse of ``encode_actor`` for a run made with ``cfg``: ``{"actor": ...}`` (tree from a fresh init)."""
-    import base64
-
-    from flax import serialization
-
     template = {"actor": make_train(cfg, env).init_params(jax.random.key(0))["actor"]}
     return serialization.from_bytes(template, base64.b64decode(text))
 
@@ -383,10 +465,7 @@ class GreedyPolicy:
     def __init__(self, cfg: MAPPOConfig, params, env):
         self.agents = env.agents
         self.gru_dim = cfg.gru_dim
-        n_act = env.action_space(self.agents[0]).n
-        self.actor = RecurrentActorCritic(
-            n_act, cfg.fc_dim, cfg.gru_dim, with_value=cfg.algo != "mappo"
-        )
+        self.actor = make_networks(cfg, env).actor
         self.params = params["actor"]
 
     def initial_carry(self):

@@ -1,156 +1,65 @@
-"""Single-agent PureJaxRL-style PPO on gymnax 1.0 environments (6-tuple ``step``), any torso from the config.
+"""Single-agent PureJaxRL-style PPO on any gymnax-API environment (gymnax 1.0: 6-value ``step``).
 
-The shared pieces (GAE, clipped losses, the epoch/minibatch loop) live in ``rlbook.rl`` and are
-re-exported here for old imports; multi-agent PPO is ``rlbook.learners.mappo``.
+One update is ``num_steps`` vectorised ``env_step``s, GAE, ``update_epochs`` x ``num_minibatches`` steps of
+``loss`` (``rlbook.rl.run_epochs``) and representation metrics on a probe batch. Each piece is a top-level
+function of ``(config, network, env, env_params)``; ``make_train`` only wires them into two ``lax.scan``s.
+The shared maths (GAE, clipped losses, categorical helpers, schedules, episode statistics) is ``rlbook.rl``;
+the networks are ``rlbook.rl.networks``. Multi-agent PPO is ``rlbook.learners.mappo``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-import flax.linen as nn
+import gymnax
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax.training.train_state import TrainState
 
-from rlbook.rl import (  # noqa: F401  (re-exported: the shared pieces live in rlbook.rl)
+from rlbook.config import Config, check_choice, check_float, check_int
+from rlbook.moe.metrics import dormant_fraction, srank
+from rlbook.rl import (  # noqa: F401  (gae, minibatch_indices, normalise: re-exported for old imports)
+    TrainOutput,
+    categorical_logp,
+    categorical_logp_entropy,
     clipped_policy_loss,
     clipped_value_loss,
+    episode_count,
+    episode_mean,
     gae,
+    linear_schedule,
+    make_optimizer,
     minibatch_indices,
     normalise,
     run_epochs,
+    track_returns,
 )
-
-NET_KINDS = ("dense", "softmoe", "top1", "expertchoice")
-
-
-@dataclasses.dataclass(frozen=True)
-class NetConfig:
-    """One torso + head. ``encoder``: 'conv' (PatchConv3x3 then the penultimate layer on [8, 8, C]) or 'mlp'
-    (vector observations). ``kind``: 'dense' (Dense(width * width_mult) + ReLU) or an MoE over tokens of the
-    encoder output ('softmoe', 'top1', 'expertchoice'), flattened into the head."""
-
-    kind: str = "dense"
-    width: int = 128
-    width_mult: int = 1
-    encoder: str = "conv"
-    conv_features: int = 16
-    stride: int = 1
-    mlp_layers: int = 1
-    num_experts: int = 4
-    expert_hidden: int = 128
-    tokens: str = "perfeat"
-    slots_per_expert: int | None = None
-    capacity_factor: float = 1.0
-    normalize: bool = True
-    random_phi: bool = False
-
-    def validate(self, name: str = "net") -> None:
-        if self.kind not in NET_KINDS:
-            raise ValueError(f"{name}.kind={self.kind!r}; valid: {', '.join(NET_KINDS)}")
-        if self.encoder not in ("conv", "mlp"):
-            raise ValueError(f"{name}.encoder={self.encoder!r}; valid: 'conv', 'mlp'")
-        if self.kind != "dense" and self.encoder != "conv":
-            raise ValueError(
-                f"{name}: MoE kinds need encoder='conv' (tokens come from its feature maps)"
-            )
-        if self.kind != "dense" and self.num_experts < 1:
-            raise ValueError(f"{name}.num_experts={self.num_experts} must be >= 1")
-        if self.width < 1 or self.width_mult < 1:
-            raise ValueError(f"{name}.width and width_mult must be >= 1")
-        if self.capacity_factor <= 0:
-            raise ValueError(f"{name}.capacity_factor={self.capacity_factor} must be > 0")
-
-
-class Torso(nn.Module):
-    """Encoder + penultimate layer + linear head with ``out`` outputs. Returns (out, features, hidden)."""
-
-    cfg: NetConfig
-    out: int
-
-    @nn.compact
-    def __call__(self, x):
-        from rlbook.moe.layers import ExpertChoiceMoE, PatchConv3x3, SoftMoE, TopKMoE
-        from rlbook.moe.tokenize import tokenize
-
-        c = self.cfg
-        aux = {}
-        if c.encoder == "mlp":
-            h = x.reshape(x.shape[0], -1)
-            for _ in range(c.mlp_layers):
-                h = nn.tanh(nn.Dense(c.width * c.width_mult)(h))
-            hidden = h
-            feats = h
-        else:
-            z = nn.relu(PatchConv3x3(c.conv_features, c.stride, name="conv")(x))
-            if c.kind == "dense":
-                hidden = nn.relu(
-                    nn.Dense(c.width * c.width_mult, name="penultimate")(z.reshape(z.shape[0], -1))
-                )
-                feats = hidden
-            else:
-                t = tokenize(z, c.tokens)
-                if c.kind == "softmoe":
-                    layer = SoftMoE(
-                        c.num_experts,
-                        c.expert_hidden,
-                        c.slots_per_expert,
-                        c.capacity_factor,
-                        c.normalize,
-                        c.random_phi,
-                        name="moe",
-                    )
-                elif c.kind == "top1":
-                    layer = TopKMoE(
-                        c.num_experts, c.expert_hidden, 1, c.capacity_factor, name="moe"
-                    )
-                else:
-                    layer = ExpertChoiceMoE(
-                        c.num_experts, c.expert_hidden, c.capacity_factor, name="moe"
-                    )
-                y, aux = layer(t)
-                hidden = aux["hidden"]
-                feats = y.reshape(y.shape[0], -1)
-        return (
-            nn.Dense(
-                self.out,
-                kernel_init=nn.initializers.orthogonal(0.01 if self.out > 1 else 1.0),
-                name="head",
-            )(feats),
-            feats,
-            hidden,
-            aux,
-        )
-
-
-class ActorCritic(nn.Module):
-    actor: NetConfig
-    critic: NetConfig
-    num_actions: int
-
-    def setup(self):
-        self.pi = Torso(self.actor, self.num_actions)
-        self.v = Torso(self.critic, 1)
-
-    def __call__(self, x):
-        logits, *_ = self.pi(x)
-        v, *_ = self.v(x)
-        return logits, v[..., 0]
-
-    def value(self, x):
-        return self.v(x)[0][..., 0]
-
-    def probe(self, x):
-        return self.pi(x), self.v(x)
+from rlbook.rl.networks import NET_KINDS, ActorCritic, NetConfig, Torso  # noqa: F401  (re-exported)
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(Config):
+    """PureJaxRL's MinAtar PPO hyperparameters. Presets set the run length (``tiny`` for smoke tests,
+    ``book`` the chapter's live run, ``medium`` the stored sweep, ``paper`` the paper's 10M frames)."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": dict(
+            total_timesteps=8 * 16,
+            num_envs=8,
+            num_steps=16,
+            update_epochs=1,
+            num_minibatches=2,
+            probe_size=32,
+        ),
+        "book": dict(total_timesteps=65_536),
+        "medium": dict(total_timesteps=49_152),
+        "paper": dict(total_timesteps=10_000_000),
+    }
+
     env_name: str = "Breakout-MinAtar"
     total_timesteps: int = 500_000
     num_envs: int = 64
@@ -177,9 +86,12 @@ class PPOConfig:
         return self.total_timesteps // (self.num_envs * self.num_steps)
 
     def validate(self) -> None:
-        for name in ("num_envs", "num_steps", "update_epochs", "num_minibatches"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        check_choice("env_name", self.env_name, gymnax.registered_envs)
+        check_int(self, "total_timesteps", "num_envs", "num_steps", "update_epochs")
+        check_int(self, "num_minibatches", "probe_size")
+        check_float(self, "lr", "clip_eps", "max_grad_norm", lo=0.0, lo_open=True)
+        check_float(self, "gamma", "gae_lambda", lo=0.0, hi=1.0)
+        check_float(self, "ent_coef", "vf_coef", "switch_coef", lo=0.0)
         if self.num_updates < 1:
             raise ValueError(
                 f"total_timesteps={self.total_timesteps} must be >= num_envs * num_steps "
@@ -189,8 +101,6 @@ class PPOConfig:
             raise ValueError(
                 f"num_minibatches={self.num_minibatches} must divide num_envs*num_steps"
             )
-        if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
-            raise ValueError("gamma and gae_lambda must be in [0, 1]")
         self.actor.validate("actor")
         self.critic.validate("critic")
 
@@ -200,140 +110,175 @@ class Transition(NamedTuple):
     action: jax.Array
     logp: jax.Array
     value: jax.Array
-    reward: jax.Array
+    reward: jax.Array  # gamma * V(final observation) added on truncation (bootstrap_truncated)
     done: jax.Array
 
 
-def _moe_hidden_dormant(hidden, aux, tau):
-    from rlbook.moe.metrics import dormant_fraction
+class Batch(NamedTuple):
+    """One update's flattened rollout: the loss's input (minibatches are slices of it)."""
 
-    mask = aux.get("slot_mask") if isinstance(aux, dict) else None
-    return dormant_fraction(hidden, tau, mask=mask)
+    transition: Transition
+    advantages: jax.Array
+    targets: jax.Array
+
+
+class RunnerState(NamedTuple):
+    """The carry of both scans (env steps and updates)."""
+
+    train_state: TrainState
+    env_state: Any
+    obs: jax.Array
+    episode_returns: jax.Array  # running undiscounted return per env
+    key: jax.Array
 
 
 def make_env(env_name: str):
-    import gymnax
-
-    env, params = gymnax.make(env_name)
-    return env, params
+    """``gymnax.make(env_name)``: (env, default env params)."""
+    return gymnax.make(env_name)
 
 
-def make_train(config: PPOConfig) -> Callable[[jax.Array], dict]:
-    """PureJaxRL-style PPO. ``train(key)`` returns {'params', 'metrics'}; metrics per update: 'return'
-    (mean episodic return of episodes finished in the update, NaN if none), 'episodes', dormant fractions at
-    tau 0 and 0.025 of the actor and critic penultimate units, critic and actor srank on a probe batch,
-    losses. gymnax 1.0: ``step`` returns 6 values; the bootstrap is zeroed only on ``terminated``; on
-    ``truncated`` the reward is augmented by gamma * V(final_observation) (exact for GAE)."""
-    from rlbook.moe.metrics import srank
-
-    config.validate()
+def init_runner(key, config: PPOConfig, network: ActorCritic, env, env_params) -> RunnerState:
+    """Initial parameters, Adam state (annealed lr if ``anneal_lr``) and ``num_envs`` reset envs."""
     c = config
-    env, env_params = make_env(c.env_name)
-    num_actions = env.action_space(env_params).n
-    net = ActorCritic(c.actor, c.critic, num_actions)
-    n_up = c.num_updates
-    batch = c.num_envs * c.num_steps
+    key, k_init, k_reset = jax.random.split(key, 3)
+    obs0, _ = env.reset(jax.random.key(0), env_params)
+    params = network.init(k_init, obs0[None])
+    steps_per_update = c.num_minibatches * c.update_epochs
+    lr = linear_schedule(c.lr, c.num_updates, steps_per_update) if c.anneal_lr else c.lr
+    ts = TrainState.create(
+        apply_fn=network.apply, params=params, tx=make_optimizer(lr, c.max_grad_norm)
+    )
+    resets = jax.random.split(k_reset, c.num_envs)
+    obs, env_state = jax.vmap(env.reset, (0, None))(resets, env_params)
+    return RunnerState(ts, env_state, obs, jnp.zeros(c.num_envs), key)
 
-    def lr_schedule(count):
-        frac = 1.0 - (count // (c.num_minibatches * c.update_epochs)) / n_up
-        return c.lr * frac
 
-    def train(key):
-        key, k_init, k_reset = jax.random.split(key, 3)
-        obs0, _ = env.reset(jax.random.key(0), env_params)
-        params = net.init(k_init, obs0[None])
-        tx = optax.chain(
-            optax.clip_by_global_norm(c.max_grad_norm),
-            optax.adam(lr_schedule if c.anneal_lr else c.lr, eps=1e-5),
-        )
-        ts = TrainState.create(apply_fn=net.apply, params=params, tx=tx)
-        obs, env_state = jax.vmap(env.reset, (0, None))(
-            jax.random.split(k_reset, c.num_envs), env_params
-        )
-        ep_ret = jnp.zeros(c.num_envs)
+def truncation_bonus(params, config: PPOConfig, network, term, trunc, info) -> jax.Array:
+    """gamma * V(final observation) on steps that were truncated but not terminated, else 0.
 
-        def env_step(carry, _):
-            ts, env_state, obs, ep_ret, key = carry
-            key, k_a, k_s = jax.random.split(key, 3)
-            logits, value = net.apply(ts.params, obs)
-            action = jax.random.categorical(k_a, logits)
-            logp = jax.nn.log_softmax(logits)[jnp.arange(c.num_envs), action]
-            nobs, env_state, reward, term, trunc, info = jax.vmap(env.step, (0, 0, 0, None))(
-                jax.random.split(k_s, c.num_envs), env_state, action, env_params
-            )
-            done = jnp.logical_or(term, trunc)
-            r_aug = reward
-            if c.bootstrap_truncated:
-                only_trunc = jnp.logical_and(trunc, jnp.logical_not(term))
-                v_final = jax.lax.cond(
-                    jnp.any(only_trunc),
-                    lambda: net.apply(
-                        ts.params, info["final_observation"], method=ActorCritic.value
-                    ),
-                    lambda: jnp.zeros(c.num_envs),
-                )
-                r_aug = reward + c.gamma * v_final * only_trunc
-            ep_ret = ep_ret + reward
-            finished = (done, ep_ret)
-            ep_ret = ep_ret * (1.0 - done)
-            tr = Transition(obs, action, logp, value, r_aug, done)
-            return (ts, env_state, nobs, ep_ret, key), (tr, finished)
+    Added to the reward, it makes GAE (which cuts the bootstrap at every done) exact for truncation.
+    """
+    only_trunc = jnp.logical_and(trunc, jnp.logical_not(term))
+    v_final = jax.lax.cond(
+        jnp.any(only_trunc),
+        lambda: network.apply(params, info["final_observation"], method=ActorCritic.value),
+        lambda: jnp.zeros(config.num_envs),
+    )
+    return config.gamma * v_final * only_trunc
 
-        def loss_fn(params, mb):
-            tr, adv, targets = mb
-            logits, v = net.apply(params, tr.obs)
-            logp_all = jax.nn.log_softmax(logits)
-            logp = jnp.take_along_axis(logp_all, tr.action[:, None], -1)[:, 0]
-            pl, st = clipped_policy_loss(logp, tr.logp, normalise(adv), c.clip_eps)
-            vl = clipped_value_loss(v, tr.value, targets, c.clip_eps if c.clip_value else None)
-            ent = -jnp.mean(jnp.sum(jnp.exp(logp_all) * logp_all, -1))
-            loss = pl + c.vf_coef * vl - c.ent_coef * ent
-            if c.switch_coef > 0:
-                (_, _, _, aa), (_, _, _, ac) = net.apply(params, tr.obs, method=ActorCritic.probe)
-                for a in (aa, ac):
-                    if "switch_loss" in a:
-                        loss = loss + c.switch_coef * a["switch_loss"]
-            return loss, dict(st, policy_loss=pl, value_loss=vl, entropy=ent)
 
-        def update(carry, _):
-            ts, env_state, obs, ep_ret, key = carry
-            (ts, env_state, obs, ep_ret, key), (traj, (dn, rets)) = jax.lax.scan(
-                env_step, (ts, env_state, obs, ep_ret, key), None, c.num_steps
-            )
-            last_v = net.apply(ts.params, obs, method=ActorCritic.value)
-            adv, targets = gae(traj.reward, traj.value, traj.done, last_v, c.gamma, c.gae_lambda)
-            flat = jax.tree_util.tree_map(
-                lambda x: x.reshape((batch,) + x.shape[2:]), (traj, adv, targets)
-            )
-            key, k_e = jax.random.split(key)
-            ts, stats = run_epochs(k_e, ts, flat, loss_fn, c.update_epochs, c.num_minibatches)
-            # representation metrics on a fixed-size probe of this rollout's observations
-            probe = flat[0].obs[:: max(1, batch // c.probe_size)][: c.probe_size]
-            (_, fa, ha, aa), (_, fc, hc, ac) = net.apply(ts.params, probe, method=ActorCritic.probe)
-            n_ep = dn.sum()
-            m = {
-                "return": jnp.where(n_ep > 0, (rets * dn).sum() / jnp.maximum(n_ep, 1), jnp.nan),
-                "episodes": n_ep,
-                "actor_dormant": _moe_hidden_dormant(ha, aa, 0.0),
-                "actor_dormant_025": _moe_hidden_dormant(ha, aa, 0.025),
-                "critic_dormant": _moe_hidden_dormant(hc, ac, 0.0),
-                "critic_dormant_025": _moe_hidden_dormant(hc, ac, 0.025),
-                "actor_srank": srank(fa),
-                "critic_srank": srank(fc),
-                "value_loss": stats["value_loss"].mean(),
-                "entropy": stats["entropy"].mean(),
-            }
-            if hc.ndim == 4:
-                from rlbook.moe.metrics import dormant_fraction
+def env_step(runner: RunnerState, _, config: PPOConfig, network, env, env_params):
+    """One step of every env under the current policy: (runner, (Transition, finished returns, done))."""
+    ts, env_state, obs, ep_ret, key = runner
+    key, k_a, k_s = jax.random.split(key, 3)
+    logits, value = network.apply(ts.params, obs)
+    action = jax.random.categorical(k_a, logits)
+    logp = categorical_logp(logits, action)
+    step_keys = jax.random.split(k_s, config.num_envs)
+    nobs, env_state, reward, term, trunc, info = jax.vmap(env.step, (0, 0, 0, None))(
+        step_keys, env_state, action, env_params
+    )
+    done = jnp.logical_or(term, trunc)
+    r_aug = reward
+    if config.bootstrap_truncated:
+        r_aug = reward + truncation_bonus(ts.params, config, network, term, trunc, info)
+    ep_ret, finished = track_returns(ep_ret, reward, done)
+    tr = Transition(obs, action, logp, value, r_aug, done)
+    return RunnerState(ts, env_state, nobs, ep_ret, key), (tr, finished, done)
 
-                m["critic_dormant_pooled"] = dormant_fraction(
-                    hc, 0.0, pool="pooled", mask=ac.get("slot_mask")
-                )
-            return (ts, env_state, obs, ep_ret, key), m
 
-        carry = (ts, env_state, obs, ep_ret, key)
-        (ts, *_), metrics = jax.lax.scan(update, carry, None, n_up)
-        return {"params": ts.params, "metrics": metrics}
+def switch_losses(params, obs, network) -> list[jax.Array]:
+    """The actor's and the critic's Top-1 load-balancing losses (only for torsos that have one)."""
+    (_, _, _, aux_a), (_, _, _, aux_c) = network.apply(params, obs, method=ActorCritic.probe)
+    return [a["switch_loss"] for a in (aux_a, aux_c) if "switch_loss" in a]
+
+
+def loss(params, batch: Batch, config: PPOConfig, network) -> tuple[jax.Array, dict]:
+    """Clipped surrogate + vf_coef * (clipped) value loss - ent_coef * entropy (+ switch_coef * switch loss)."""
+    c = config
+    tr = batch.transition
+    logits, v = network.apply(params, tr.obs)
+    logp, ent = categorical_logp_entropy(logits, tr.action)
+    pl, st = clipped_policy_loss(logp, tr.logp, normalise(batch.advantages), c.clip_eps)
+    vl = clipped_value_loss(v, tr.value, batch.targets, c.clip_eps if c.clip_value else None)
+    ent = ent.mean()
+    total = pl + c.vf_coef * vl - c.ent_coef * ent
+    if c.switch_coef > 0:
+        for s in switch_losses(params, tr.obs, network):
+            total = total + c.switch_coef * s
+    return total, dict(st, policy_loss=pl, value_loss=vl, entropy=ent)
+
+
+def _dormant(hidden, aux, tau, pool="per_expert"):
+    mask = aux.get("slot_mask") if isinstance(aux, dict) else None
+    return dormant_fraction(hidden, tau, pool=pool, mask=mask)
+
+
+def probe_metrics(params, probe: jax.Array, network) -> dict:
+    """Dormant fractions (tau 0 and 0.025) of both penultimate layers and srank of both feature sets."""
+    (_, fa, ha, aa), (_, fc, hc, ac) = network.apply(params, probe, method=ActorCritic.probe)
+    m = {
+        "actor_dormant": _dormant(ha, aa, 0.0),
+        "actor_dormant_025": _dormant(ha, aa, 0.025),
+        "critic_dormant": _dormant(hc, ac, 0.0),
+        "critic_dormant_025": _dormant(hc, ac, 0.025),
+        "actor_srank": srank(fa),
+        "critic_srank": srank(fc),
+    }
+    if hc.ndim == 4:  # MoE critic: Dopamine's pooled convention as well
+        m["critic_dormant_pooled"] = _dormant(hc, ac, 0.0, pool="pooled")
+    return m
+
+
+def update(runner: RunnerState, _, config: PPOConfig, network, env, env_params):
+    """Rollout, GAE, PPO epochs, metrics: one iteration of the outer scan."""
+    c = config
+    step = functools.partial(env_step, config=c, network=network, env=env, env_params=env_params)
+    runner, (traj, finished, done) = jax.lax.scan(step, runner, None, c.num_steps)
+    ts, key = runner.train_state, runner.key
+    last_v = network.apply(ts.params, runner.obs, method=ActorCritic.value)
+    adv, targets = gae(traj.reward, traj.value, traj.done, last_v, c.gamma, c.gae_lambda)
+    batch_size = c.num_envs * c.num_steps
+    flat = jax.tree_util.tree_map(
+        lambda x: x.reshape((batch_size,) + x.shape[2:]), Batch(traj, adv, targets)
+    )
+    key, k_e = jax.random.split(key)
+    loss_fn = functools.partial(loss, config=c, network=network)
+    ts, stats = run_epochs(k_e, ts, flat, loss_fn, c.update_epochs, c.num_minibatches)
+    # representation metrics on a fixed-size probe of this rollout's observations
+    probe = flat.transition.obs[:: max(1, batch_size // c.probe_size)][: c.probe_size]
+    metrics = {
+        "return": episode_mean(finished, done),
+        "episodes": episode_count(done),
+        **probe_metrics(ts.params, probe, network),
+        "value_loss": stats["value_loss"].mean(),
+        "entropy": stats["entropy"].mean(),
+    }
+    return runner._replace(train_state=ts, key=key), metrics
+
+
+def make_train(config: PPOConfig, env=None, env_params=None) -> Callable[[jax.Array], TrainOutput]:
+    """``train(key) -> TrainOutput(params, metrics)``; ``jax.jit(jax.vmap(train))(keys)`` trains seeds.
+
+    ``env`` / ``env_params``: any gymnax-API environment (default ``gymnax.make(config.env_name)``; env
+    params default to ``env.default_params``). Metrics per update: 'return' (mean episodic return of
+    episodes finished in the update, NaN if none), 'episodes', dormant fractions at tau 0 and 0.025 of the
+    actor and critic penultimate units, actor and critic srank on a probe batch, value loss, entropy. The
+    bootstrap is zeroed only on ``terminated``; on ``truncated`` the reward is augmented by
+    gamma * V(final_observation) (exact for GAE) unless ``bootstrap_truncated=False``.
+    """
+    if env is None:
+        env, default_params = make_env(config.env_name)
+    else:
+        default_params = env.default_params
+    env_params = default_params if env_params is None else env_params
+    network = ActorCritic(config.actor, config.critic, env.action_space(env_params).n)
+    step = functools.partial(update, config=config, network=network, env=env, env_params=env_params)
+
+    def train(key: jax.Array) -> TrainOutput:
+        runner = init_runner(key, config, network, env, env_params)
+        runner, metrics = jax.lax.scan(step, runner, None, config.num_updates)
+        return TrainOutput(params=runner.train_state.params, metrics=metrics)
 
     return train
 

@@ -1,4 +1,4 @@
-"""Mixture-of-experts layers for deep RL: Soft MoE, Top-k (k = 1) MoE, expert choice, and a fast 3x3 conv.
+"""Mixture-of-experts layers for deep RL: Soft MoE, Top-1 token-choice MoE, expert choice, and a fast 3x3 conv.
 
 Every layer routes **per observation**: tokens ``[batch, m, d]`` are mixed only within a batch row. Experts
 are stored as one stacked weight (``w1 [n, d, H]``, ``w2 [n, H, d]``) and applied with einsums.
@@ -13,7 +13,12 @@ import jax
 import jax.numpy as jnp
 
 
-def _check(num_experts: int, expert_hidden: int, capacity_factor: float | None = None) -> None:
+def _check(
+    num_experts: int, expert_hidden: int, capacity_factor: float | None = None, x=None
+) -> None:
+    """Layer arguments, and (when given) that the input is tokens [batch, tokens, d]."""
+    if x is not None and x.ndim != 3:
+        raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
     if num_experts < 1:
         raise ValueError(f"num_experts={num_experts} must be >= 1")
     if expert_hidden < 1:
@@ -119,12 +124,11 @@ class SoftMoE(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
         _, m, d = x.shape
         n = self.num_experts
-        p = self.slots_per_expert or soft_slots(m, n, self.capacity_factor)
+        p = self.slots_per_expert
+        p = soft_slots(m, n, self.capacity_factor) if p is None else p
         if p < 1:
             raise ValueError(f"slots_per_expert={p} must be >= 1")
         if self.random_phi:
@@ -158,6 +162,8 @@ class SoftMoE(nn.Module):
 class TopKMoE(nn.Module):
     """Top-1 token-choice MoE (Switch / Dopamine ``MoE``) on [B, m, d] -> ([B, m, d], aux).
 
+    Only k = 1 is implemented, as in the released code (the name is the layer family's).
+
     Router g = softmax(X W_r) per token (optional logit noise N(0, noise_std^2 / n^2), rng 'noise');
     expert e_i = argmax g_i. Each expert keeps the first c = ceil(m * cf / n) tokens of its queue in token
     order; overflow tokens output a zero row. Kept rows y_i = g_i[e_i] * f_{e_i}(x_i).
@@ -167,17 +173,14 @@ class TopKMoE(nn.Module):
 
     num_experts: int
     expert_hidden: int
-    k: int = 1
     capacity_factor: float = 1.0
     noise_std: float = 0.0
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if self.k != 1:
-            raise ValueError(f"k={self.k}: only k = 1 is implemented (as in the released code)")
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
+        if not self.noise_std >= 0:
+            raise ValueError(f"noise_std={self.noise_std} must be >= 0")
         b, m, d = x.shape
         n = self.num_experts
         c = capacity(m, n, self.capacity_factor)
@@ -224,9 +227,7 @@ class ExpertChoiceMoE(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        _check(self.num_experts, self.expert_hidden, self.capacity_factor)
-        if x.ndim != 3:
-            raise ValueError(f"x must be [batch, tokens, d], got shape {x.shape}")
+        _check(self.num_experts, self.expert_hidden, self.capacity_factor, x)
         b, m, d = x.shape
         n = self.num_experts
         c = min(capacity(m, n, self.capacity_factor), m)

@@ -31,13 +31,35 @@ def clipped_value_loss(
     return 0.5 * jnp.mean(jnp.maximum((v_new - targets) ** 2, (v_clipped - targets) ** 2))
 
 
-def categorical_logp(logits: jax.Array, actions: jax.Array) -> jax.Array:
-    """log pi(a | s) for integer ``actions`` [...] under ``logits`` [..., A]."""
-    logp_all = jax.nn.log_softmax(logits)
+def _take(logp_all: jax.Array, actions: jax.Array) -> jax.Array:
     return jnp.take_along_axis(logp_all, actions[..., None].astype(jnp.int32), -1)[..., 0]
 
 
-def categorical_entropy(logits: jax.Array) -> jax.Array:
-    """Entropy of the categorical distribution with ``logits`` [..., A], shape [...]."""
+def _entropy(logp_all: jax.Array, mask: jax.Array | None) -> jax.Array:
+    terms = jnp.exp(logp_all) * logp_all
+    if mask is not None:
+        terms = jnp.where(mask, terms, 0.0)
+    return -jnp.sum(terms, -1)
+
+
+def categorical_logp(logits: jax.Array, actions: jax.Array) -> jax.Array:
+    """log pi(a | s) for integer ``actions`` [...] under ``logits`` [..., A]."""
+    return _take(jax.nn.log_softmax(logits), actions)
+
+
+def categorical_entropy(logits: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """Entropy of the categorical distribution with ``logits`` [..., A], shape [...].
+
+    With ``mask`` [..., A] (True = available action) only the available actions' terms are summed (the
+    masked logits of unavailable actions carry no probability but may be very negative).
+    """
+    return _entropy(jax.nn.log_softmax(logits), mask)
+
+
+def categorical_logp_entropy(
+    logits: jax.Array, actions: jax.Array, mask: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """``(categorical_logp, categorical_entropy)`` from one log-softmax (what a policy loss needs: one
+    backward path through the softmax, as in PureJaxRL)."""
     logp_all = jax.nn.log_softmax(logits)
-    return -jnp.sum(jnp.exp(logp_all) * logp_all, -1)
+    return _take(logp_all, actions), _entropy(logp_all, mask)

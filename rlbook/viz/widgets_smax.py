@@ -13,7 +13,8 @@ import jax
 import matplotlib.pyplot as plt
 
 from rlbook.envs.smax import SCENARIOS, UNIT_NAMES, HeuristicEnemySMAX, custom_scenario
-from rlbook.envs.smax.render import ALLY_POLICIES, draw_frame, record_episode
+from rlbook.envs.smax.render import ALLY_POLICIES, record_episode
+from rlbook.viz.plots_smax import draw_frame
 
 
 @functools.lru_cache(maxsize=16)

@@ -11,7 +11,7 @@ follow jaxmarl 0.2.0 so that a differential test can demand equality; the code i
   use them;
 * actions are decoded by table lookup, observation blocks by a static gather table.
 
-Deliberate differences from jaxmarl (semantics otherwise identical):
+Deliberate differences from jaxmarl (semantics otherwise identical; the spaces are gymnax's ``Discrete`` / ``Box``):
 * ``infos["won"]`` (allies won) is explicit; jaxmarl's log wrapper infers a win from a reward >= 1, which
   misfires on draws and under reward scaling.
 * the heuristic enemy uses uniform (instead of 0/0 NaN) probabilities when it sees nobody (draw unused).
@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+from gymnax.environments.spaces import Box, Discrete
 
 from rlbook.envs.smax import observations as O
 from rlbook.envs.smax.heuristic import (
@@ -80,29 +81,21 @@ class HeuristicState:
     enemy_policy_state: HeuristicPolicyState
 
 
-class Discrete:
-    def __init__(self, num_categories: int):
-        self.n = int(num_categories)
-        self.num_categories = self.n
-        self.shape = ()
-        self.dtype = jnp.int32
-
-    def sample(self, key):
-        return jax.random.randint(key, (), 0, self.n)
-
-    def __repr__(self):
-        return f"Discrete({self.n})"
-
-
-class Box:
-    def __init__(self, low, high, shape, dtype=jnp.float32):
-        self.low, self.high, self.shape, self.dtype = low, high, tuple(shape), dtype
-
-    def sample(self, key):
-        return jax.random.uniform(key, self.shape, minval=self.low, maxval=self.high)
-
-    def __repr__(self):
-        return f"Box({self.low}, {self.high}, {self.shape})"
+def _check_args(observation_type, action_type, world_steps, max_steps, map_width, map_height):
+    if observation_type != "unit_list":
+        raise ValueError(
+            f"observation_type must be 'unit_list' (conic is not implemented), got {observation_type!r}"
+        )
+    if action_type != "discrete":
+        raise ValueError(
+            f"action_type must be 'discrete' (continuous is not implemented), got {action_type!r}"
+        )
+    if int(world_steps) < 1:
+        raise ValueError(f"world_steps_per_env_step must be >= 1, got {world_steps}")
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if map_width <= 0 or map_height <= 0:
+        raise ValueError(f"map_width and map_height must be > 0, got {map_width}, {map_height}")
 
 
 def _resolve_scenario(scenario, num_allies, num_enemies):
@@ -153,22 +146,14 @@ class SMAX:
         action_type: str = "discrete",
         compat: bool = True,
     ):
-        if observation_type != "unit_list":
-            raise ValueError(
-                f"observation_type must be 'unit_list' (conic is not implemented), got {observation_type!r}"
-            )
-        if action_type != "discrete":
-            raise ValueError(
-                f"action_type must be 'discrete' (continuous is not implemented), got {action_type!r}"
-            )
-        if int(world_steps_per_env_step) < 1:
-            raise ValueError(
-                f"world_steps_per_env_step must be >= 1, got {world_steps_per_env_step}"
-            )
-        if int(max_steps) < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-        if map_width <= 0 or map_height <= 0:
-            raise ValueError(f"map_width and map_height must be > 0, got {map_width}, {map_height}")
+        _check_args(
+            observation_type,
+            action_type,
+            world_steps_per_env_step,
+            max_steps,
+            map_width,
+            map_height,
+        )
         sc = _resolve_scenario(scenario, num_allies, num_enemies)
         self.scenario = sc
         self.num_allies, self.num_enemies = sc.num_allies, sc.num_enemies
@@ -192,6 +177,10 @@ class SMAX:
         self.walls_cause_death = walls_cause_death
         self.max_steps = int(max_steps)
         self.compat = compat
+        self._build_tables(sc)
+
+    def _build_tables(self, sc: Scenario) -> None:
+        """Action counts, observation sizes and names, agents, spaces and the static lookup tables."""
         self.num_movement_actions = NUM_MOVE_ACTIONS
         self.num_ally_actions = NUM_MOVE_ACTIONS + self.num_enemies
         self.num_enemy_actions = NUM_MOVE_ACTIONS + self.num_allies
