@@ -16,6 +16,7 @@ import numpy as np
 from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.learners.ppo import NetConfig, PPOConfig, final_return, make_train
+from rlbook.rl.progress import progress
 
 # the sweep of each preset (arms and seeds); the run length of every arm is PPOConfig.PRESETS[preset]
 SWEEP = {
@@ -59,7 +60,8 @@ KEYS = (
 def run_arm(cfg: PPOConfig, seed: int, train=None) -> dict:
     t0 = time.perf_counter()
     train = train or jax.jit(make_train(cfg))
-    out = train(jax.random.key(seed))
+    with progress(cfg.num_updates, f"seed {seed}"):
+        out = jax.block_until_ready(train(jax.random.key(seed)))
     m = jax.tree_util.tree_map(np.asarray, out.metrics)
     wall = time.perf_counter() - t0
     res = {k: np.round(m[k].astype(float), 4).tolist() for k in KEYS}

@@ -15,6 +15,7 @@ import numpy as np
 
 from rlbook.experiments import Experiment
 from rlbook.learners.mappo import MAPPOConfig, encode_actor, make_train
+from rlbook.rl.progress import progress
 
 ALGO = "ippo"
 
@@ -36,7 +37,8 @@ def run_algo(algo: str, preset: str = "book", seed: int = 0, log=lambda m: None,
     compile_s = time.perf_counter() - t0
     log(f"{algo} {cfg.scenario}: compiled in {compile_s:.1f} s, {cfg.num_updates} updates")
     t1 = time.perf_counter()
-    out = jax.block_until_ready(train(jax.random.key(seed)))
+    with progress(cfg.num_updates, f"{algo} {cfg.scenario}"):
+        out = jax.block_until_ready(train(jax.random.key(seed)))
     run_s = time.perf_counter() - t1
     m = {k: np.asarray(v) for k, v in out.metrics.items()}
     env_steps = int(cfg.num_updates * cfg.num_envs * cfg.num_steps)

@@ -386,6 +386,7 @@ def update(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
         entropy=stats["entropy"].mean(),
         value_loss=stats["value_loss"].mean(),
     )
+    rl.progress.tick()  # advances a progress bar if one is open (experiments); else a no-op
     return runner._replace(train_state=ts, key=key), metrics
 
 

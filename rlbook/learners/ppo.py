@@ -35,6 +35,7 @@ from rlbook.rl import (  # noqa: F401  (gae, minibatch_indices, normalise: re-ex
     make_optimizer,
     minibatch_indices,
     normalise,
+    progress,
     run_epochs,
     track_returns,
 )
@@ -254,6 +255,7 @@ def update(runner: RunnerState, _, config: PPOConfig, network, env, env_params):
         "value_loss": stats["value_loss"].mean(),
         "entropy": stats["entropy"].mean(),
     }
+    progress.tick()  # advances a progress bar if one is open (experiments); else a no-op
     return runner._replace(train_state=ts, key=key), metrics
 
 

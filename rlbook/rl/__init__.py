@@ -4,6 +4,7 @@ the epoch/minibatch update loop and the optimiser, episode statistics, the ``Tra
 each; learners and meta-learners import from here.
 """
 
+from rlbook.rl import progress
 from rlbook.rl.losses import (
     categorical_entropy,
     categorical_logp,
@@ -32,6 +33,7 @@ __all__ = [
     "make_optimizer",
     "minibatch_indices",
     "normalise",
+    "progress",
     "run_epochs",
     "seed_keys",
     "track_returns",
