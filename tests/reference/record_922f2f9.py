@@ -12,7 +12,6 @@ names such as ``ppo_epochs``); the test makes the same calls with the new names.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import jax
@@ -80,8 +79,16 @@ def record() -> dict[str, np.ndarray]:
     out = jax.jit(mfos.make_train_ppo(c))(jax.random.key(5))
     ref["mfos_ppo_reward"], ref["mfos_ppo_opp_reward"] = out.reward, out.opp_reward
     # Shaper
-    base = dict(num_envs=2, num_episodes=3, num_steps=4, popsize=4, num_opps=2, generations=2,
-                eval_trials=3, hidden=8)
+    base = dict(
+        num_envs=2,
+        num_episodes=3,
+        num_steps=4,
+        popsize=4,
+        num_opps=2,
+        generations=2,
+        eval_trials=3,
+        hidden=8,
+    )
     runs = {
         "shaper_ipd": dict(),
         "shaper_ipd_avg_ppo": dict(att_type="avg", coplayer="ppo"),
@@ -100,8 +107,15 @@ def record() -> dict[str, np.ndarray]:
     rruns = {
         "h1": dict(h=1, num_envs=32, num_episodes=128, eval_envs=64),
         "h2_persist": dict(h=2, num_envs=32, num_episodes=96, eval_envs=64, persist_opp_q=True),
-        "qtable_boltz": dict(meta_state="qtable", num_envs=16, num_episodes=64, eval_envs=32,
-                             boltzmann_temp=0.25, mask_unknown_next=True, game="pd"),
+        "qtable_boltz": dict(
+            meta_state="qtable",
+            num_envs=16,
+            num_episodes=64,
+            eval_envs=32,
+            boltzmann_temp=0.25,
+            mask_unknown_next=True,
+            game="pd",
+        ),
     }
     for name, kw in rruns.items():
         c = rfos.RFOSConfig(**kw)
