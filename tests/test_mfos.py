@@ -23,7 +23,7 @@ def test_reward_is_the_exact_value_with_theta_before_its_update():
     c, env, params = _env(game="ipd")
     obs, state = env.reset(jax.random.key(0), params)
     phi = jnp.array([0.3, -1.0, 2.0, 0.1, -0.4])
-    obs2, state2, r, term, trunc, info = env.step(None, state, phi, params)
+    obs2, state2, r, term, trunc, info = env.step(jax.random.key(1), state, phi, params)
     v1, v2 = exact_value(phi, state.theta, get_game("ipd"), 0.96)
     np.testing.assert_allclose([r, info["opp_reward"]], [v1, v2], rtol=1e-6)
     np.testing.assert_allclose(obs2, jax.nn.sigmoid(jnp.concatenate([phi, state.theta])), rtol=1e-6)
