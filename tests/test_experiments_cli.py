@@ -28,7 +28,7 @@ def _cli(*args):
 def test_registry_entries_are_well_formed():
     for name, exp in registry().items():
         assert isinstance(exp, Experiment) and exp.name == name
-        assert set(exp.presets) <= {"book", "medium", "paper"} and "book" in exp.presets
+        assert set(exp.presets) <= {"tiny", "book", "medium", "paper"} and "book" in exp.presets
         assert exp.description
 
 
