@@ -138,9 +138,6 @@ class CoinGame(Environment):
         truncated = nxt.t >= params.num_steps
         return observation(nxt, params), nxt, reward, jnp.bool_(False), truncated, info
 
-    def action_space(self, params=None) -> spaces.Discrete:
-        return spaces.Discrete(NUM_ACTIONS)
-
     def observation_space(self, params=None) -> spaces.Box:
         p = self.default_params if params is None else params
         return spaces.Box(0.0, 1.0, (2, p.size * p.size * 4), jnp.float32)
@@ -148,15 +145,9 @@ class CoinGame(Environment):
 
 _GAME = CoinGame()
 
-
-def reset(key, params: CoinGameParams):
-    """``CoinGame().reset`` as a function of ``params``."""
-    return _GAME.reset(key, params)
-
-
-def step(key, state: CoinGameState, action, params: CoinGameParams):
-    """``CoinGame().step``: one step with auto-reset (``info["final_obs"]`` at the episode's end)."""
-    return _GAME.step(key, state, action, params)
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 COLOURS = {

@@ -271,9 +271,6 @@ class IPDitM(Environment):
             info,
         )
 
-    def action_space(self, params=None) -> spaces.Discrete:
-        return spaces.Discrete(NUM_ACTIONS)
-
     def observation_space(self, params=None) -> spaces.Box:
         p = self.default_params if params is None else params
         return spaces.Box(0.0, float(max(p.num_coins, 1)), (2, p.obs_dim), jnp.float32)
@@ -281,15 +278,9 @@ class IPDitM(Environment):
 
 _GAME = IPDitM()
 
-
-def reset(key, params: IPDitMParams):
-    """``IPDitM().reset`` as a function of ``params``."""
-    return _GAME.reset(key, params)
-
-
-def step(key, state: IPDitMState, action, params: IPDitMParams):
-    """``IPDitM().step``: one step with auto-reset (``info["final_obs"]`` at the episode's end)."""
-    return _GAME.step(key, state, action, params)
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 COLOURS = {

@@ -90,24 +90,15 @@ class IteratedMatrixGame(Environment):
         info = {"joint_state": joint}
         return observation(nxt), nxt, reward, jnp.bool_(False), truncated, info
 
-    def action_space(self, params=None) -> spaces.Discrete:
-        return spaces.Discrete(2)
-
     def observation_space(self, params=None) -> spaces.Box:
         return spaces.Box(0.0, 1.0, self.obs_shape, jnp.float32)
 
 
 _GAME = IteratedMatrixGame()
 
-
-def reset(key, params: IteratedGameParams):
-    """``IteratedMatrixGame().reset`` as a function of ``params``."""
-    return _GAME.reset(key, params)
-
-
-def step(key, state: IteratedGameState, action, params: IteratedGameParams):
-    """``IteratedMatrixGame().step``: one round with auto-reset (see the module docstring)."""
-    return _GAME.step(key, state, action, params)
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 def memory1_act(key, theta, obs_i):

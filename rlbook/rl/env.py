@@ -65,7 +65,9 @@ class Environment:
         return obs, state, reward, terminated, truncated, dict(info, final_obs=obs_st)
 
     def action_space(self, params: Any | None = None) -> spaces.Space:
-        raise NotImplementedError
+        """One agent's actions; by default ``Discrete(self.num_actions)`` (two-player games: both
+        players act at once with an int32[2] action, each from this space)."""
+        return spaces.Discrete(self.num_actions)
 
     def observation_space(self, params: Any | None = None) -> spaces.Space:
         raise NotImplementedError

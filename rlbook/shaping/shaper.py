@@ -50,9 +50,11 @@ ATT_TYPES = ("nothing", "avg")
 COPLAYERS = ("reinforce", "ppo")
 ENVS = ("ipd", "imp", "coin_game", "ipditm")
 
-_COIN = dict(
-    num_envs=4, coplayer_lr=0.5, coplayer_init_std=0.1, popsize=32, num_opps=2, num_seeds=1
-)
+_TINY = dict(num_envs=2, num_episodes=3, num_steps=4, popsize=4, num_opps=2, generations=2)
+_TINY.update(eval_trials=4, hidden=8, num_seeds=2)
+_GRID = dict(num_envs=4, coplayer_lr=0.5, coplayer_init_std=0.1, popsize=32, num_opps=2)
+_COIN = dict(_GRID, env="coin_game", num_episodes=16, num_steps=16, num_seeds=1)
+_IPDITM = dict(_GRID, env="ipditm", grid_size=5, num_coins=2, num_episodes=12, num_steps=48)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,64 +65,16 @@ class ShaperConfig(Config):
     generations)."""
 
     PRESETS: ClassVar[dict] = {
-        "tiny": dict(
-            num_envs=2,
-            num_episodes=3,
-            num_steps=4,
-            popsize=4,
-            num_opps=2,
-            generations=2,
-            eval_trials=4,
-            hidden=8,
-            num_seeds=2,
-        ),
+        "tiny": _TINY,
         "book": dict(num_seeds=5),
         "medium": dict(generations=150, num_seeds=8),
-        "paper": dict(
-            num_envs=2,
-            num_episodes=100,
-            num_steps=100,
-            popsize=1000,
-            num_opps=10,
-            sigma=0.04,
-            lr=0.1,
-            generations=5000,
-            num_seeds=5,
-        ),
-        "coin_tiny": dict(
-            env="coin_game",
-            num_envs=2,
-            num_episodes=2,
-            num_steps=4,
-            popsize=4,
-            num_opps=2,
-            generations=2,
-            eval_trials=2,
-            hidden=8,
-            num_seeds=1,
-        ),
-        "coin_book": dict(env="coin_game", num_episodes=16, num_steps=16, generations=60, **_COIN),
-        "coin_paper": dict(
-            env="coin_game", num_episodes=16, num_steps=16, generations=3000, **_COIN
-        ),
-        "ipditm_book": dict(
-            env="ipditm",
-            grid_size=5,
-            num_coins=2,
-            num_episodes=12,
-            num_steps=48,
-            generations=40,
-            **_COIN,
-        ),
-        "ipditm_paper": dict(
-            env="ipditm",
-            grid_size=5,
-            num_coins=2,
-            num_episodes=12,
-            num_steps=48,
-            generations=3000,
-            **_COIN,
-        ),
+        "paper": dict(num_envs=2, num_episodes=100, num_steps=100, popsize=1000, num_opps=10)
+        | dict(sigma=0.04, lr=0.1, generations=5000, num_seeds=5),
+        "coin_tiny": dict(_TINY, env="coin_game", num_episodes=2, eval_trials=2, num_seeds=1),
+        "coin_book": dict(_COIN, generations=60),
+        "coin_paper": dict(_COIN, generations=3000),
+        "ipditm_book": dict(_IPDITM, generations=40, num_seeds=1),
+        "ipditm_paper": dict(_IPDITM, generations=3000, num_seeds=1),
     }
 
     env: str = "ipd"
