@@ -40,7 +40,14 @@ from rlbook.config import Config, check_choice, check_float, check_int
 from rlbook.games.matrix import GAMES, MatrixGame, exact_value, get_game, swap_game
 from rlbook.learners.es import OpenES, check_popsize, train_es
 from rlbook.learners.naive import lola_update, naive_update
-from rlbook.rl import clipped_policy_loss, discounted_returns, normalise, run_epochs, seed_keys
+from rlbook.rl import (
+    clipped_policy_loss,
+    discounted_returns,
+    normalise,
+    run_epochs,
+    seed_keys,
+    train_seeds,
+)
 from rlbook.rl.env import Environment, spaces
 
 OPPONENTS = ("nl", "lola", "self")
@@ -479,9 +486,9 @@ def train_eval_es(c: MFOSConfig, seed: int = 0, num_seeds: int | None = None):
     evaluate each mean policy on ``eval_opps`` held-out co-players. Returns (ESOutput with a leading
     seed axis, Trial [seeds, opps, T])."""
     n = c.num_seeds if num_seeds is None else num_seeds
-    keys = seed_keys(seed, n)
     net, _ = make_es(c)
-    out = jax.jit(jax.vmap(make_train_es(c)))(keys)
+    out = train_seeds(make_train_es(c), seed, n)
+    keys = seed_keys(seed, n)
     eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, 10**6))(keys)  # held out: never trained on
     trials = jax.jit(jax.vmap(lambda p, k: evaluate(net, p, c, k)))(out.params, eval_keys)
     return out, trials
