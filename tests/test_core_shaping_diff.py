@@ -14,6 +14,8 @@ import pytest
 from rlbook.games import coin_game, ipditm, iterated
 
 REF = np.load(Path(__file__).parent / "reference" / "shaping_922f2f9.npz")
+# compile-heavy cases are marked slow (deselect with -m "not slow"); one case per core stays quick
+slow = pytest.mark.slow
 
 
 def env_trajectory(reset, step, params, num_actions, steps, seed):
@@ -68,7 +70,9 @@ def test_learners_unchanged():
     np.testing.assert_array_equal(np.asarray(field), REF["memoryless_field"])
 
 
-@pytest.mark.parametrize("opp", ["nl", "lola", "self"])
+@pytest.mark.parametrize(
+    "opp", ["nl", pytest.param("lola", marks=slow), pytest.param("self", marks=slow)]
+)
 def test_mfos_es_unchanged(opp):
     from rlbook.shaping import mfos
 
@@ -79,6 +83,7 @@ def test_mfos_es_unchanged(opp):
     np.testing.assert_array_equal(np.asarray(trials.reward), REF[f"mfos_es_{opp}_eval"])
 
 
+@slow
 def test_mfos_ppo_unchanged():
     from rlbook.shaping import mfos
 
@@ -109,7 +114,10 @@ SHAPER_RUNS = {
 }
 
 
-@pytest.mark.parametrize("name", list(SHAPER_RUNS))
+@pytest.mark.parametrize(
+    "name",
+    [n if n == "shaper_ipd_avg_ppo" else pytest.param(n, marks=slow) for n in SHAPER_RUNS],
+)
 def test_shaper_unchanged(name):
     from rlbook.shaping import shaper
 
@@ -122,6 +130,7 @@ def test_shaper_unchanged(name):
     np.testing.assert_allclose(np.asarray(out.eval_reward), REF[f"shaper_{name}_eval"], **tol)
 
 
+@slow
 def test_shaper_naive_baseline_unchanged():
     from rlbook.shaping import shaper
 
@@ -145,7 +154,9 @@ RFOS_RUNS = {
 }
 
 
-@pytest.mark.parametrize("name", list(RFOS_RUNS))
+@pytest.mark.parametrize(
+    "name", [n if n == "h1" else pytest.param(n, marks=slow) for n in RFOS_RUNS]
+)
 def test_rfos_unchanged(name):
     from rlbook.shaping import rfos
 
