@@ -45,14 +45,19 @@ def es_config(preset: str, game: str, opponent: str, extra: dict) -> MFOSConfig:
     )
 
 
+def settings(preset: str) -> tuple:
+    """The settings a preset runs: ``tiny`` (a smoke test) runs the first (IPD vs NL) and self-play."""
+    return (SETTINGS[0], SETTINGS[-1]) if preset == "tiny" else SETTINGS
+
+
 def config(preset: str) -> dict:
-    return {n: es_config(preset, g, o, x).to_dict() for n, g, o, x in SETTINGS}
+    return {n: es_config(preset, g, o, x).to_dict() for n, g, o, x in settings(preset)}
 
 
 def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     t0 = time.perf_counter()
     summary, results = {}, {}
-    for name, game, opp, extra in SETTINGS:
+    for name, game, opp, extra in settings(preset):
         cfg = es_config(preset, game, opp, extra)
         out, trials = train_eval_es(cfg, seed)
         r, r_opp = np.asarray(trials.reward), np.asarray(trials.opp_reward)  # [seeds, opps, T]

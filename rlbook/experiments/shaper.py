@@ -35,13 +35,18 @@ GRIDS = {  # which grid-game presets of ShaperConfig each experiment preset runs
 }
 
 
+def methods(preset: str) -> tuple[str, ...]:
+    """The IPD methods a preset runs: ``tiny`` (a smoke test) only carried memory vs reset."""
+    return ("shaper", "shaper_reset") if preset == "tiny" else tuple(METHODS)
+
+
 def ipd_config(preset: str, method: str) -> ShaperConfig:
     return ShaperConfig.preset(preset, **METHODS[method])
 
 
 def config(preset: str) -> dict:
     check_choice("preset", preset, GRIDS)
-    out = {m: ipd_config(preset, m).to_dict() for m in METHODS}
+    out = {m: ipd_config(preset, m).to_dict() for m in methods(preset)}
     for g in GRIDS[preset]:
         out[g] = ShaperConfig.preset(g).to_dict()
     out["num_seeds"] = ShaperConfig.preset(preset).num_seeds
@@ -82,7 +87,7 @@ def run_grid(cfg: ShaperConfig, seed: int) -> dict:
 
 def run_ipd(preset: str, seed: int, log) -> tuple[dict, dict]:
     summary, results, per_seed = {}, {}, {}
-    for m in METHODS:
+    for m in methods(preset):
         agent, results[m] = run_ipd_method(ipd_config(preset, m), seed)
         per_seed[m] = agent
         co = np.asarray(results[m]["coplayer_per_seed"])
