@@ -44,7 +44,7 @@ from IPython.display import display
 
 from rlbook.book.nb import fmt, nb_setup, show_source, table, timed
 from rlbook.experiments.learning_in_games import EXPERIMENT, Config, run_pairing
-from rlbook.games.iterated import rollout_memory1, step
+from rlbook.games.iterated import IteratedMatrixGame, rollout_memory1
 from rlbook.games.matrix import (
     GAMES,
     STRATEGIES,
@@ -57,6 +57,7 @@ from rlbook.games.matrix import (
     swap_game,
 )
 from rlbook.learners.naive import lola_direction, lola_gradient, naive_update, simulate
+from rlbook.rl.env import Environment
 from rlbook.viz import plots_games as pg
 from rlbook.viz import widgets_games as wg
 
@@ -177,12 +178,15 @@ for name in ["ipd", "bos"]:
 # `rlbook.games.iterated` is the same game played by sampling: a gymnax-style `reset` / `step`
 # (returning `obs, state, reward, terminated, truncated, info`) with each player's observation a
 # one-hot over [start, CC, CD, DC, DD] from its own perspective, so a tabular policy over it *is* a
-# memory-one policy. Later chapters train sampled-return learners on it. Here we play two random
+# memory-one policy. Like every environment in the book it writes only the transition (`step_env`);
+# `step` adds the auto-reset at the end of an episode, written once in `rlbook.rl.env.Environment`.
+# Later chapters train sampled-return learners on it. Here we play two random
 # memory-one policies for 300 rounds in 4096 games and compare the mean discounted return with the
 # exact $V$ (the tail beyond 300 rounds weighs $0.96^{300} \approx 5\cdot 10^{-6}$).
 
 # %%
-show_source(step)
+show_source(IteratedMatrixGame.step_env)
+show_source(Environment.step)
 
 # %%
 # NBVAL_IGNORE_OUTPUT

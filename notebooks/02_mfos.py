@@ -69,13 +69,14 @@ DATA = Path("../data")
 # horizon, no opponent gradients, only rewards. Inner episodes are exact here (the closed form of
 # Chapter 1), so a meta-step costs a 4x4 linear solve and one gradient of the co-player.
 #
-# `MetaGame` is that environment, in gymnax style. Two details follow the reference code and are
+# `MetaGame` is that environment, on the book's env protocol (gymnax style, stateless: its params come
+# from `meta_params(config)`). Two details follow the reference code and are
 # tested: `reset` plays a warm-up episode (the co-player has already updated once, and that reward is
 # dropped), and the observation shows the co-player's policy *before* its update.
 
 # %%
-show_source(mfos.MetaGame.reset)
-show_source(mfos.MetaGame.step)
+show_source(mfos.MetaGame.reset_env)
+show_source(mfos.MetaGame.step_env)
 show_source(mfos.co_player_update)
 
 # %% [markdown]
@@ -98,6 +99,8 @@ show_source(mfos.co_player_update)
 show_source(es.OpenES.tell)
 
 # %%
+show_source(es.es_generation)
+show_source(mfos.es_fitness)
 show_source(mfos.make_train_es)
 
 # %% [markdown]

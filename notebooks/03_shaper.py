@@ -124,7 +124,8 @@ show_source(shaper.Agent)
 
 # %%
 show_source(shaper.coplayer_update)
-show_source(shaper.make_trial)
+show_source(shaper.play_episode)
+show_source(shaper.trial_episode)
 
 # %% [markdown]
 # ES (`rlbook.learners.es.OpenES`, shared with Chapter 2) maximises the agent's mean reward over a whole
@@ -303,7 +304,7 @@ assert np.all(np.isfinite(avg_agent))
 # freeze time, tested against jaxmarl's `storm_2p` payoff and freeze counter.
 
 # %%
-show_source(coin_game.step)
+show_source(coin_game.CoinGame.step_env)
 show_source(ipditm.interaction_payoff)
 
 # %%

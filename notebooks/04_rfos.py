@@ -92,7 +92,7 @@ show_source(rfos.vi_sweeps)
 # **Meta-action** = R-FOS's next inner action; **meta-reward** = its inner reward.
 
 # %%
-show_source(rfos.env_step)
+show_source(rfos.MetaMDP.step_env)
 
 # %% [markdown]
 # R-max itself is three pure functions. `rmax_observe` adds a batch of transitions to the shared count

@@ -15,15 +15,15 @@ from rlbook.shaping.mfos import MetaGame, MFOSConfig
 
 def _env(**kw):
     c = MFOSConfig(**kw)
-    env = MetaGame(c)
-    return c, env, env.default_params()
+    env = MetaGame()
+    return c, env, mfos.meta_params(c)
 
 
 def test_reward_is_the_exact_value_with_theta_before_its_update():
     c, env, params = _env(game="ipd")
     obs, state = env.reset(jax.random.key(0), params)
     phi = jnp.array([0.3, -1.0, 2.0, 0.1, -0.4])
-    obs2, state2, r, term, trunc, info = env.step(None, state, phi, params)
+    obs2, state2, r, term, trunc, info = env.step(jax.random.key(1), state, phi, params)
     v1, v2 = exact_value(phi, state.theta, get_game("ipd"), 0.96)
     np.testing.assert_allclose([r, info["opp_reward"]], [v1, v2], rtol=1e-6)
     np.testing.assert_allclose(obs2, jax.nn.sigmoid(jnp.concatenate([phi, state.theta])), rtol=1e-6)
@@ -63,7 +63,7 @@ def test_co_player_ascends_its_own_seat_2_value_in_an_asymmetric_game():
     from rlbook.games.matrix import exact_value_unnormalised
 
     c = MFOSConfig(game="bos", opp_lr=0.5)
-    params = MetaGame(c).default_params()
+    params = mfos.meta_params(c)
     phi = jnp.array([0.2, -0.7, 1.1, 0.4, -1.5])
     theta = jnp.array([-0.3, 0.9, 0.5, -1.2, 0.8])
     g = jax.grad(lambda t: exact_value_unnormalised(phi, t, get_game("bos"))[1])(theta)
@@ -101,7 +101,7 @@ def test_ppo_shapes_first_epoch_ratio_and_variance():
     c = MFOSConfig(method="ppo", hidden=16, batch=8, iterations=2, meta_steps=6)
     out = jax.jit(mfos.make_train_ppo(c))(jax.random.key(0))
     assert out.reward.shape == (2,) and out.opp_reward.shape == (2,)
-    assert out.stats["ratio_mean"].shape == (2, c.ppo_epochs)
+    assert out.stats["ratio_mean"].shape == (2, c.update_epochs)
     np.testing.assert_allclose(
         out.stats["ratio_mean"][:, 0], 1.0, rtol=1e-5
     )  # on-policy first epoch
@@ -156,10 +156,9 @@ def test_bad_config_raises(kwargs, match):
         MFOSConfig(**kwargs)
 
 
-def test_self_play_is_not_a_meta_game_and_ppo_refuses_it():
-    with pytest.raises(ValueError, match="self-play"):
-        MetaGame(MFOSConfig(opponent="self"))
-    with pytest.raises(ValueError, match="self"):
+def test_self_play_meta_game_uses_naive_co_players_and_ppo_refuses_it():
+    assert mfos.meta_params(MFOSConfig(opponent="self")).opponent == "nl"
+    with pytest.raises(ValueError, match="opponent"):
         mfos.make_train_ppo(MFOSConfig(opponent="self", method="ppo"))
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="preset"):
         MFOSConfig.preset("huge")

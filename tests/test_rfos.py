@@ -67,7 +67,7 @@ def test_bad_constants_raise():
         rfos.known_threshold(4, 0.0, 0.2, 0.8)
     with pytest.raises(ValueError, match="gamma"):
         rfos.pac_bound(4, 2, 0.5, 0.2, 1.0)
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="preset"):
         RFOSConfig.preset("huge")
 
 
@@ -169,12 +169,13 @@ def test_env_step_rules():
     c = RFOSConfig(h=2, opp_greedy=1.0)
     state = rfos.EnvState(jnp.array([3, 0]), jnp.array([0.9, 0.1]), jnp.array(0))
     # greedy opponent plays 0; the matcher plays 0: reward 1, opponent's Q(0) <- 0.25 * 0.9 + 0.75 * 0
-    nxt, r = rfos.env_step(jax.random.key(0), state, jnp.array(0), c)
+    env, params = rfos.MetaMDP(), rfos.mdp_params(c)
+    _, nxt, r, _, _, _ = env.step_env(jax.random.key(0), state, jnp.array(0), params)
     assert float(r) == 1.0
     np.testing.assert_allclose(nxt.opp_q, [0.225, 0.1], rtol=1e-6)
     assert list(np.asarray(nxt.hist)) == [0, 3] and int(nxt.t) == 1
     assert int(rfos.meta_state(nxt, c)) == 0 + 4 * 3
-    nxt, r = rfos.env_step(jax.random.key(0), state, jnp.array(1), c)
+    _, nxt, r, _, _, _ = env.step_env(jax.random.key(0), state, jnp.array(1), params)
     assert float(r) == 0.0 and list(np.asarray(nxt.hist)) == [2, 3]
     np.testing.assert_allclose(nxt.opp_q, [0.25 * 0.9 + 0.75, 0.1], rtol=1e-6)
 

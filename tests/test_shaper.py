@@ -94,7 +94,7 @@ def test_coplayer_reinforce_matches_closed_form():
 
 def test_ppo_coplayer_first_epoch_equals_reinforce():
     c_pg = cfg(coplayer="reinforce")
-    c_ppo = cfg(coplayer="ppo", coplayer_epochs=1)
+    c_ppo = cfg(coplayer="ppo", update_epochs=1)
     spec = S.make_env(c_pg)
     w = S.coplayer_init(jax.random.key(0), c_pg, spec)
     obs = jax.nn.one_hot(jax.random.randint(jax.random.key(1), (5, 3), 0, 5), 5)

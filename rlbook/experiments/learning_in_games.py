@@ -8,22 +8,34 @@ reports player 1's *final* average per-step reward and its discounted frequency 
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import jax
 import numpy as np
 
+from rlbook.config import Config as BaseConfig
+from rlbook.config import check_choice, check_float, check_int
 from rlbook.experiments import Experiment
 from rlbook.games.matrix import get_game
-from rlbook.learners.naive import simulate
+from rlbook.learners.naive import LOLA_VARIANTS, simulate
 
 PAIRINGS = (("nl", "nl"), ("lola", "lola"), ("lola", "nl"))
 GAMES_RUN = ("ipd", "imp")
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclasses.dataclass(frozen=True)
+class Config(BaseConfig):
+    """Sizes and learning rates of the chapter's pairings; presets tiny / book / medium / paper."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": dict(n_runs=8, n_steps=10),
+        "book": dict(n_runs=256),
+        "medium": dict(n_runs=1024),
+        "paper": dict(n_runs=4096),
+    }
+
     n_runs: int = 256
     n_steps: int = 100
     gamma: float = 0.96
@@ -32,26 +44,15 @@ class Config:
     variant: str = "taylor_full"
     init_std: float = 1.0
 
-    def __post_init__(self):
-        if self.n_runs < 1 or self.n_steps < 1:
-            raise ValueError("n_runs and n_steps must be >= 1")
-        if not 0.0 < self.gamma < 1.0:
-            raise ValueError(f"gamma must lie in (0, 1), got {self.gamma}")
-
-    @classmethod
-    def preset(cls, name: str) -> Config:
-        presets = {
-            "book": cls(n_runs=256),
-            "medium": cls(n_runs=1024),
-            "paper": cls(n_runs=4096),
-        }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; valid: {', '.join(presets)}")
-        return presets[name]
+    def validate(self) -> None:
+        check_int(self, "n_runs", "n_steps")
+        check_float(self, "gamma", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        check_float(self, "lr", "eta", "init_std", lo=0.0)
+        check_choice("variant", self.variant, LOLA_VARIANTS)
 
 
 def config(preset: str) -> dict:
-    return asdict(Config.preset(preset))
+    return Config.preset(preset).to_dict()
 
 
 def run_pairing(cfg: Config, key, game_name: str, learner1: str, learner2: str):
@@ -110,5 +111,6 @@ EXPERIMENT = Experiment(
     description="NL and LOLA (exact values) in IPD and IMP: final rewards and P(cooperate) over seeds",
     run=run,
     config=config,
+    presets=("tiny", "book", "medium", "paper"),
     chapter="01_learning_in_games",
 )

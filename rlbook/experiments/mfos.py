@@ -4,18 +4,20 @@
 IPD meta-self-play, ``num_seeds`` seeds each (vmapped), every mean policy evaluated on 256 held-out
 co-players. Rewards are per-step averages over the 100-step meta-episode, mean over co-players and seeds.
 
+``mfos`` has no ``paper`` preset: the paper's own meta-learner is PPO, run by ``mfos_ppo``.
+
 ``mfos_ppo``: the paper's PPO meta-learner vs NL in the IPD; ``book`` at batch 256 (CPU minutes),
 ``paper`` at the reference's batch 4096 x 1024 iterations (a GPU; 4.3 s an iteration on an idle 2-core CPU, up to 20 s on a shared one).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import jax
 import numpy as np
 
+from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.shaping.mfos import MFOSConfig, make_train_ppo, train_eval_es
 
@@ -27,27 +29,37 @@ SETTINGS = (
     ("ipd_vs_lola", "ipd", "lola", {"generations": 60}),
     ("ipd_self", "ipd", "self", {"anneal_rate": 1 / 60}),
 )
-SEEDS = {"book": 3, "medium": 5, "paper": 5}
+ES_PRESETS = ("tiny", "book", "medium")  # the paper's own meta-learner is PPO: ``mfos_ppo``
+PPO_PRESETS = {"tiny": "ppo_tiny", "book": "ppo_book", "medium": "ppo_medium", "paper": "paper"}
 
 
 def es_config(preset: str, game: str, opponent: str, extra: dict) -> MFOSConfig:
-    base = "medium" if preset == "paper" else preset  # the paper's own method is PPO: mfos_ppo
-    cfg = MFOSConfig.preset(base, game=game, opponent=opponent)
-    if preset == "book":
-        cfg = dataclasses.replace(cfg, **extra)
-    return cfg
+    """The ES setting at ``preset``; ``extra`` (shorter LOLA runs, faster annealing) at ``book`` only."""
+    if preset not in ES_PRESETS:
+        raise ValueError(
+            f"preset={preset!r} is not valid for mfos (ES); valid: {', '.join(ES_PRESETS)} "
+            "(the paper's PPO meta-learner is the mfos_ppo experiment)"
+        )
+    return MFOSConfig.preset(
+        preset, game=game, opponent=opponent, **(extra if preset == "book" else {})
+    )
+
+
+def settings(preset: str) -> tuple:
+    """The settings a preset runs: ``tiny`` (a smoke test) runs the first (IPD vs NL) and self-play."""
+    return (SETTINGS[0], SETTINGS[-1]) if preset == "tiny" else SETTINGS
 
 
 def config(preset: str) -> dict:
-    return {n: dataclasses.asdict(es_config(preset, g, o, x)) for n, g, o, x in SETTINGS}
+    return {n: es_config(preset, g, o, x).to_dict() for n, g, o, x in settings(preset)}
 
 
 def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     t0 = time.perf_counter()
     summary, results = {}, {}
-    for name, game, opp, extra in SETTINGS:
+    for name, game, opp, extra in settings(preset):
         cfg = es_config(preset, game, opp, extra)
-        out, trials = train_eval_es(cfg, seed, SEEDS[preset])
+        out, trials = train_eval_es(cfg, seed)
         r, r_opp = np.asarray(trials.reward), np.asarray(trials.opp_reward)  # [seeds, opps, T]
         results[name] = {
             "mfos_reward_per_seed": r.mean(axis=(1, 2)).tolist(),
@@ -66,15 +78,9 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     return summary, results
 
 
-PPO_SIZES = {
-    "book": {"batch": 256, "iterations": 300},
-    "medium": {"batch": 1024, "iterations": 500},
-    "paper": {},
-}
-
-
 def ppo_config(preset: str) -> MFOSConfig:
-    return MFOSConfig.preset("paper", **PPO_SIZES[preset])
+    check_choice("preset", preset, PPO_PRESETS)
+    return MFOSConfig.preset(PPO_PRESETS[preset])
 
 
 def run_ppo(preset: str = "book", seed: int = 0, log=lambda msg: None):
@@ -102,5 +108,6 @@ EXPERIMENT = Experiment(
     description="M-FOS (ES) vs NL / LOLA / itself in IPD, IMP, Chicken",
     run=run,
     config=config,
+    presets=ES_PRESETS,
     chapter="02_mfos",
 )

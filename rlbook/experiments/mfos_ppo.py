@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from rlbook.experiments import Experiment
-from rlbook.experiments.mfos import ppo_config, run_ppo
+from rlbook.experiments.mfos import PPO_PRESETS, ppo_config, run_ppo
 
 EXPERIMENT = Experiment(
     name="mfos_ppo",
     description="M-FOS with the paper's PPO meta-learner vs NL in the IPD",
     run=run_ppo,
-    config=lambda preset: dataclasses.asdict(ppo_config(preset)),
+    config=lambda preset: ppo_config(preset).to_dict(),
+    presets=tuple(PPO_PRESETS),
     chapter="02_mfos",
 )

@@ -8,20 +8,21 @@ epsilon 0.2 for h = 2, 3 (3.3e7 meta-episodes for h = 3: tens of minutes on a CP
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import jax
 import numpy as np
 
+from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.shaping.rfos import RFOSConfig, best_memoryless_reward, episodes_to_known, make_train
 
-HISTORIES = {"book": (1, 2), "medium": (1, 2, 3), "paper": (2, 3)}
+HISTORIES = {"tiny": (1,), "book": (1, 2), "medium": (1, 2, 3), "paper": (2, 3)}  # runs per preset
 
 
 def config(preset: str) -> dict:
-    return {f"h{h}": dataclasses.asdict(RFOSConfig.preset(preset, h=h)) for h in HISTORIES[preset]}
+    check_choice("preset", preset, HISTORIES)
+    return {f"h{h}": RFOSConfig.preset(preset, h=h).to_dict() for h in HISTORIES[preset]}
 
 
 def run_one(cfg: RFOSConfig, seed: int) -> dict:
@@ -43,6 +44,7 @@ def run_one(cfg: RFOSConfig, seed: int) -> dict:
 
 def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     t0 = time.perf_counter()
+    check_choice("preset", preset, HISTORIES)
     results = {}
     summary = {}
     for h in HISTORIES[preset]:
@@ -67,5 +69,6 @@ EXPERIMENT = Experiment(
     description="R-FOS: R-max on the discretised meta-MDP vs a Q-learner in matching pennies",
     run=run,
     config=config,
+    presets=tuple(HISTORIES),
     chapter="04_rfos",
 )

@@ -29,6 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from rlbook.config import check_number
+from rlbook.rl.env import Environment, spaces
+
 MOVES = jnp.array([[0, 1], [0, -1], [1, 0], [-1, 0], [0, 0]], jnp.int32)
 ACTION_NAMES = ("right", "left", "up", "down", "stay")
 NUM_ACTIONS = 5
@@ -52,10 +55,8 @@ class CoinGameState:
 
 
 def default_params(size: int = 3, num_steps: int = 16, payoff=DEFAULT_PAYOFF) -> CoinGameParams:
-    if int(size) < 2:
-        raise ValueError(f"size must be an integer >= 2, got {size}")
-    if int(num_steps) < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    check_number("size", size, 2, None, integer=True)
+    check_number("num_steps", num_steps, 1, None, integer=True)
     p = np.asarray(payoff, np.float64)
     if p.shape != (2, 3) or not np.all(np.isfinite(p)):
         raise ValueError(f"payoff must be a finite (2, 3) array, got shape {p.shape}")
@@ -92,38 +93,61 @@ def observation(state: CoinGameState, params: CoinGameParams) -> jax.Array:
     return jnp.stack([o1, o2])
 
 
-def reset(key, params: CoinGameParams):
-    pos = jax.random.randint(key, (4, 2), 0, params.size)
-    state = CoinGameState(pos[0], pos[1], pos[2], pos[3], jnp.int32(0))
-    return observation(state, params), state
+class CoinGame(Environment):
+    """CoinGame on the book's env protocol (``rlbook.rl.env.Environment``): ``step`` is ``step_env``
+    plus the auto-reset. Both players act at once; ``action_space`` is one player's."""
+
+    num_agents = 2
+    num_actions = NUM_ACTIONS
+
+    def __init__(self, size: int = 3, num_steps: int = 16, payoff=DEFAULT_PAYOFF):
+        self.params = default_params(size, num_steps, payoff)
+
+    @property
+    def default_params(self) -> CoinGameParams:
+        return self.params
+
+    def split_key(self, key):
+        key_reset, key_coin = jax.random.split(key)  # the streams of the first version, kept
+        return key_coin, key_reset
+
+    def reset_env(self, key, params: CoinGameParams):
+        pos = jax.random.randint(key, (4, 2), 0, params.size)
+        state = CoinGameState(pos[0], pos[1], pos[2], pos[3], jnp.int32(0))
+        return observation(state, params), state
+
+    def step_env(self, key, state: CoinGameState, action, params: CoinGameParams):
+        """Both agents move, pick up coins and get paid; ``key`` places the respawned coins."""
+        action = jnp.asarray(action, jnp.int32)
+        red = (state.red_pos + MOVES[action[0]]) % params.size
+        blue = (state.blue_pos + MOVES[action[1]]) % params.size
+        rr = jnp.all(red == state.red_coin)
+        rb = jnp.all(red == state.blue_coin)
+        br = jnp.all(blue == state.red_coin)
+        bb = jnp.all(blue == state.blue_coin)
+        p = params.payoff
+        r_red = rr * p[0, 0] + rb * p[0, 1] + br * p[0, 2]
+        r_blue = bb * p[1, 1] + br * p[1, 0] + rb * p[1, 2]
+        fresh = jax.random.randint(key, (2, 2), 0, params.size)
+        red_coin = jnp.where(rr | br, fresh[0], state.red_coin)
+        blue_coin = jnp.where(rb | bb, fresh[1], state.blue_coin)
+        nxt = CoinGameState(red, blue, red_coin, blue_coin, state.t + 1)
+        reward = jnp.stack([r_red, r_blue]).astype(jnp.float32)
+        # pick-up events [red own, red other's, blue own, blue other's]: "cooperation" is taking your own
+        info = {"pickups": jnp.stack([rr, rb, bb, br]).astype(jnp.int32)}
+        truncated = nxt.t >= params.num_steps
+        return observation(nxt, params), nxt, reward, jnp.bool_(False), truncated, info
+
+    def observation_space(self, params=None) -> spaces.Box:
+        p = self.default_params if params is None else params
+        return spaces.Box(0.0, 1.0, (2, p.size * p.size * 4), jnp.float32)
 
 
-def step(key, state: CoinGameState, action, params: CoinGameParams):
-    action = jnp.asarray(action, jnp.int32)
-    red = (state.red_pos + MOVES[action[0]]) % params.size
-    blue = (state.blue_pos + MOVES[action[1]]) % params.size
-    rr = jnp.all(red == state.red_coin)
-    rb = jnp.all(red == state.blue_coin)
-    br = jnp.all(blue == state.red_coin)
-    bb = jnp.all(blue == state.blue_coin)
-    p = params.payoff
-    r_red = rr * p[0, 0] + rb * p[0, 1] + br * p[0, 2]
-    r_blue = bb * p[1, 1] + br * p[1, 0] + rb * p[1, 2]
-    key_reset, key_coin = jax.random.split(key)
-    fresh = jax.random.randint(key_coin, (2, 2), 0, params.size)
-    red_coin = jnp.where(rr | br, fresh[0], state.red_coin)
-    blue_coin = jnp.where(rb | bb, fresh[1], state.blue_coin)
-    t = state.t + 1
-    nxt = CoinGameState(red, blue, red_coin, blue_coin, t)
-    truncated = t >= params.num_steps
-    final_obs = observation(nxt, params)
-    obs_re, state_re = reset(key_reset, params)
-    state_out = jax.tree_util.tree_map(lambda a, b: jnp.where(truncated, a, b), state_re, nxt)
-    obs = jnp.where(truncated, obs_re, final_obs)
-    reward = jnp.stack([r_red, r_blue]).astype(jnp.float32)
-    # pick-up events [red own, red other's, blue own, blue other's]: "cooperation" is taking your own
-    info = {"final_obs": final_obs, "pickups": jnp.stack([rr, rb, bb, br]).astype(jnp.int32)}
-    return obs, state_out, reward, jnp.bool_(False), truncated, info
+_GAME = CoinGame()
+
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 COLOURS = {

@@ -35,6 +35,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from rlbook.config import check_choice, check_number
+from rlbook.rl.env import Environment, spaces
+
 ACTION_NAMES = ("left", "right", "forward", "interact", "stay")
 NUM_ACTIONS = 5
 LEFT, RIGHT, FORWARD, INTERACT, STAY = range(5)
@@ -78,18 +81,14 @@ def default_params(
     num_steps: int = 152,
 ) -> IPDitMParams:
     payoffs = {"ipd": IPD_PAYOFF, "imp": IMP_PAYOFF}
-    if game not in payoffs:
-        raise ValueError(f"game must be one of {tuple(payoffs)}, got {game!r}")
-    if int(size) < 3:
-        raise ValueError(f"size must be an integer >= 3, got {size}")
-    if int(view) < 1 or int(view) % 2 == 0:
+    check_choice("game", game, payoffs)
+    check_number("size", size, 3, None, integer=True)
+    check_number("view", view, 1, None, integer=True)
+    if view % 2 == 0:
         raise ValueError(f"view must be an odd integer >= 1, got {view}")
-    if int(num_coins) < 1 or 2 * int(num_coins) + 2 > int(size) ** 2:
-        raise ValueError(f"num_coins must lie in [1, (size**2 - 2) // 2], got {num_coins}")
-    if int(freeze_steps) < 1:
-        raise ValueError(f"freeze_steps must be >= 1, got {freeze_steps}")
-    if int(num_steps) < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    check_number("num_coins", num_coins, 1, (size**2 - 2) // 2, integer=True)
+    check_number("freeze_steps", freeze_steps, 1, None, integer=True)
+    check_number("num_steps", num_steps, 1, None, integer=True)
     return IPDitMParams(
         payoff=jnp.asarray(payoffs[game], jnp.float32),
         size=int(size),
@@ -169,14 +168,20 @@ def _spawn_agents(key, coins, params: IPDitMParams):
     return pos, jax.random.randint(k2, (2,), 0, 4)
 
 
-def reset(key, params: IPDitMParams):
+def _in_zap(pos_i, d_i, pos_j, size):
+    f, rt = DIRS[d_i], DIRS[(d_i + 1) % 4]
+    zone = jnp.stack([pos_i + f, pos_i + 2 * f, pos_i + f + rt, pos_i + f - rt])
+    return jnp.any(jnp.all(zone == pos_j, -1))
+
+
+def _reset_state(key, params: IPDitMParams) -> IPDitMState:
     k1, k2 = jax.random.split(key)
     n = params.size * params.size
     cells = jax.random.permutation(k1, n)[: 2 * params.num_coins]
     coins = jnp.stack([cells // params.size, cells % params.size], -1).astype(jnp.int32)
     coins = coins.reshape(2, params.num_coins, 2)
     pos, d = _spawn_agents(k2, coins, params)
-    state = IPDitMState(
+    return IPDitMState(
         pos=pos,
         dir=d,
         coins=coins,
@@ -185,64 +190,97 @@ def reset(key, params: IPDitMParams):
         freeze=jnp.int32(-1),
         t=jnp.int32(0),
     )
-    return observation(state, params), state
 
 
-def _in_zap(pos_i, d_i, pos_j, size):
-    f, rt = DIRS[d_i], DIRS[(d_i + 1) % 4]
-    zone = jnp.stack([pos_i + f, pos_i + 2 * f, pos_i + f + rt, pos_i + f - rt])
-    return jnp.any(jnp.all(zone == pos_j, -1))
-
-
-def step(key, state: IPDitMState, action, params: IPDitMParams):
-    k_coll, k_soft, k_reset = jax.random.split(key, 3)
-    action = jnp.asarray(action, jnp.int32)
-    frozen = state.freeze > 0
-    action = jnp.where(frozen, STAY, action)
-    # 1-2. turns and moves
+def _move(key, state: IPDitMState, action, params: IPDitMParams):
+    """Turns and forward moves (walls stop a move; a clash sends the mover, or a coin-flip loser, back)."""
     d = (state.dir + jnp.where(action == LEFT, -1, 0) + jnp.where(action == RIGHT, 1, 0)) % 4
     target = state.pos + DIRS[state.dir] * (action == FORWARD)[:, None]
     target = jnp.clip(target, 0, params.size - 1)
     moved = jnp.any(target != state.pos, -1)
     clash = jnp.all(target[0] == target[1])
-    red_first = jax.random.bernoulli(k_coll)
+    red_first = jax.random.bernoulli(key)
     back0 = clash & moved[0] & (~moved[1] | ~red_first)
     back1 = clash & moved[1] & (~moved[0] | red_first)
     pos = jnp.stack(
         [jnp.where(back0, state.pos[0], target[0]), jnp.where(back1, state.pos[1], target[1])]
     )
-    # 3. coins
-    on = (
-        jnp.all(state.coins[None] == pos[:, None, None, :], -1) & state.alive[None]
-    )  # [agent, type, n]
-    inv = state.inv + on.sum(-1).astype(jnp.float32)
-    alive = state.alive & ~jnp.any(on, 0)
-    # 4. interaction
-    can = jnp.all(inv.sum(-1) > 0)
-    zap0 = (action[0] == INTERACT) & _in_zap(pos[0], d[0], pos[1], params.size)
-    zap1 = (action[1] == INTERACT) & _in_zap(pos[1], d[1], pos[0], params.size)
-    interact = (zap0 | zap1) & can
-    safe_inv = jnp.where(can, inv, 1.0)
-    reward = jnp.where(interact, interaction_payoff(safe_inv, params.payoff), 0.0)
-    # 5. freeze and soft reset
-    freeze = jnp.where(frozen, state.freeze - 1, state.freeze)
-    restart = frozen & (freeze == 0)
-    spawn_pos, spawn_dir = _spawn_agents(k_soft, state.coins, params)
-    pos = jnp.where(restart, spawn_pos, pos)
-    d = jnp.where(restart, spawn_dir, d)
-    inv = jnp.where(restart, 0.0, inv)
-    alive = alive | restart
-    freeze = jnp.where(restart, -1, freeze)
-    freeze = jnp.where(interact, params.freeze_steps, freeze)
-    t = state.t + 1
-    nxt = IPDitMState(pos=pos, dir=d, coins=state.coins, alive=alive, inv=inv, freeze=freeze, t=t)
-    truncated = t >= params.num_steps
-    final_obs = observation(nxt, params)
-    obs_re, state_re = reset(k_reset, params)
-    state_out = jax.tree_util.tree_map(lambda a, b: jnp.where(truncated, a, b), state_re, nxt)
-    obs = jnp.where(truncated, obs_re, final_obs)
-    info = {"final_obs": final_obs, "interact": interact, "inv": inv}
-    return obs, state_out, reward.astype(jnp.float32), jnp.bool_(False), truncated, info
+    return pos, d
+
+
+class IPDitM(Environment):
+    """IPD-in-the-Matrix on the book's env protocol (``rlbook.rl.env.Environment``): ``step`` is
+    ``step_env`` plus the auto-reset. Both players act at once; ``action_space`` is one player's."""
+
+    num_agents = 2
+    num_actions = NUM_ACTIONS
+
+    def __init__(self, **kwargs):
+        self.params = default_params(**kwargs)
+
+    @property
+    def default_params(self) -> IPDitMParams:
+        return self.params
+
+    def split_key(self, key):
+        return key, jax.random.split(key, 3)[2]  # the streams of the first version, kept
+
+    def reset_env(self, key, params: IPDitMParams):
+        state = _reset_state(key, params)
+        return observation(state, params), state
+
+    def step_env(self, key, state: IPDitMState, action, params: IPDitMParams):
+        """Steps 1-5 of the module docstring (no episode reset: ``step`` adds it)."""
+        k_coll, k_soft, _ = jax.random.split(key, 3)
+        frozen = state.freeze > 0
+        action = jnp.where(frozen, STAY, jnp.asarray(action, jnp.int32))
+        pos, d = _move(k_coll, state, action, params)
+        # 3. coins [agent, type, n]
+        on = jnp.all(state.coins[None] == pos[:, None, None, :], -1) & state.alive[None]
+        inv = state.inv + on.sum(-1).astype(jnp.float32)
+        alive = state.alive & ~jnp.any(on, 0)
+        # 4. interaction
+        can = jnp.all(inv.sum(-1) > 0)
+        zap0 = (action[0] == INTERACT) & _in_zap(pos[0], d[0], pos[1], params.size)
+        zap1 = (action[1] == INTERACT) & _in_zap(pos[1], d[1], pos[0], params.size)
+        interact = (zap0 | zap1) & can
+        reward = jnp.where(
+            interact, interaction_payoff(jnp.where(can, inv, 1.0), params.payoff), 0.0
+        )
+        # 5. freeze and soft reset
+        freeze = jnp.where(frozen, state.freeze - 1, state.freeze)
+        restart = frozen & (freeze == 0)
+        spawn_pos, spawn_dir = _spawn_agents(k_soft, state.coins, params)
+        nxt = IPDitMState(
+            pos=jnp.where(restart, spawn_pos, pos),
+            dir=jnp.where(restart, spawn_dir, d),
+            coins=state.coins,
+            alive=alive | restart,
+            inv=jnp.where(restart, 0.0, inv),
+            freeze=jnp.where(interact, params.freeze_steps, jnp.where(restart, -1, freeze)),
+            t=state.t + 1,
+        )
+        truncated = nxt.t >= params.num_steps
+        info = {"interact": interact, "inv": nxt.inv}
+        return (
+            observation(nxt, params),
+            nxt,
+            reward.astype(jnp.float32),
+            jnp.bool_(False),
+            truncated,
+            info,
+        )
+
+    def observation_space(self, params=None) -> spaces.Box:
+        p = self.default_params if params is None else params
+        return spaces.Box(0.0, float(max(p.num_coins, 1)), (2, p.obs_dim), jnp.float32)
+
+
+_GAME = IPDitM()
+
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 COLOURS = {

@@ -23,7 +23,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from rlbook.config import check_number
 from rlbook.games.matrix import MatrixGame, _check_game, _check_policy, get_game, validate_gamma
+from rlbook.rl.env import Environment, spaces
 
 
 @struct.dataclass
@@ -42,9 +44,8 @@ def default_params(game: str | MatrixGame = "ipd", num_steps: int = 100) -> Iter
     """Params for ``game`` (a name or a ``MatrixGame``) with episodes of ``num_steps`` rounds."""
     g = get_game(game) if isinstance(game, str) else game
     _check_game(g)
-    if int(num_steps) < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-    return IteratedGameParams(game=g, num_steps=int(num_steps))
+    check_number("num_steps", num_steps, 1, None, integer=True)
+    return IteratedGameParams(game=g, num_steps=num_steps)
 
 
 _SWAP_OBS = jnp.array([0, 1, 3, 2, 4])  # player 1's obs index -> player 2's own-perspective index
@@ -57,31 +58,10 @@ def observation(state: IteratedGameState) -> jax.Array:
     return jnp.stack([o1, o2])
 
 
-def reset(key, params: IteratedGameParams):
-    del key  # the start state is deterministic
-    state = IteratedGameState(prev=jnp.int32(0), t=jnp.int32(0))
-    return observation(state), state
-
-
-def step(key, state: IteratedGameState, action, params: IteratedGameParams):
-    """One simultaneous round; auto-resets at the end of the episode (see the module docstring)."""
-    action = jnp.asarray(action, jnp.int32)
-    joint = 2 * action[0] + action[1]
-    reward = jnp.stack([params.game.r1[joint], params.game.r2[joint]])
-    t = state.t + 1
-    truncated = t >= params.num_steps
-    terminated = jnp.bool_(False)
-    nxt = IteratedGameState(prev=joint + 1, t=t)
-    final_obs = observation(nxt)
-    obs_re, state_re = reset(key, params)
-    state_out = jax.tree_util.tree_map(lambda a, b: jnp.where(truncated, a, b), state_re, nxt)
-    obs = jnp.where(truncated, obs_re, final_obs)
-    info = {"joint_state": joint, "final_obs": final_obs}
-    return obs, state_out, reward, terminated, truncated, info
-
-
-class IteratedMatrixGame:
-    """Object wrapper with gymnax's method names (``reset``, ``step``, ``default_params``)."""
+class IteratedMatrixGame(Environment):
+    """The sampled iterated game on the book's env protocol (``rlbook.rl.env.Environment``: ``step``
+    is ``step_env`` plus the auto-reset). The constructor's game and episode length are its
+    ``default_params``; both players act at once, so ``action_space`` is one player's."""
 
     num_agents = 2
     num_actions = 2
@@ -94,11 +74,31 @@ class IteratedMatrixGame:
     def default_params(self) -> IteratedGameParams:
         return self.params
 
-    def reset(self, key, params: IteratedGameParams | None = None):
-        return reset(key, self.params if params is None else params)
+    def reset_env(self, key, params: IteratedGameParams):
+        del key  # the start state is deterministic
+        state = IteratedGameState(prev=jnp.int32(0), t=jnp.int32(0))
+        return observation(state), state
 
-    def step(self, key, state, action, params: IteratedGameParams | None = None):
-        return step(key, state, action, self.params if params is None else params)
+    def step_env(self, key, state: IteratedGameState, action, params: IteratedGameParams):
+        """One simultaneous round (no reset: ``step`` adds it)."""
+        del key  # the round is deterministic given the joint action
+        action = jnp.asarray(action, jnp.int32)
+        joint = 2 * action[0] + action[1]
+        reward = jnp.stack([params.game.r1[joint], params.game.r2[joint]])
+        nxt = IteratedGameState(prev=joint + 1, t=state.t + 1)
+        truncated = nxt.t >= params.num_steps
+        info = {"joint_state": joint}
+        return observation(nxt), nxt, reward, jnp.bool_(False), truncated, info
+
+    def observation_space(self, params=None) -> spaces.Box:
+        return spaces.Box(0.0, 1.0, self.obs_shape, jnp.float32)
+
+
+_GAME = IteratedMatrixGame()
+
+# gymnax-style functions of ``params`` (the methods of a default instance, which read only their arguments)
+reset = _GAME.reset
+step = _GAME.step
 
 
 def memory1_act(key, theta, obs_i):
@@ -125,8 +125,7 @@ def rollout_memory1(
     _check_policy(theta1, "theta1")
     _check_policy(theta2, "theta2")
     validate_gamma(gamma)
-    if int(num_envs) < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    check_number("num_envs", num_envs, 1, None, integer=True)
     params = default_params(game, num_steps)
     return _rollout(key, jnp.asarray(theta1), jnp.asarray(theta2), params, int(num_envs), gamma)
 

@@ -1,5 +1,6 @@
 """OpenES (Salimans et al., 2017) over any parameter pytree: antithetic sampling, fitness shaping and
-an optax optimiser, in evosax's ask/tell style. Used by M-FOS, Shaper and Adversarial Cheap Talk.
+an optax optimiser, in evosax's ask/tell style, and the generation loop (``train_es``) that the ES
+meta-learners of M-FOS and Shaper share.
 
 Why our own ~60 lines instead of evosax: the chapters show the whole algorithm with ``show_source``;
 it maximises fitness (evosax minimises); it works on flax parameter pytrees directly; and it is immune
@@ -13,18 +14,24 @@ population, and our ``tell`` on f equals evosax's ``tell`` on -f.
     fitness = jax.vmap(evaluate)(pop)        # [popsize], higher is better
     state = es.tell(state, pop, fitness)
     params = es.mean(state)
+
+or the whole loop with common random numbers: ``state, curve = train_es(es, state, key, G, trials,
+fitness)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
+
+from rlbook.config import check_choice, check_number
 
 SHAPINGS = ("centered_rank", "z_score", "raw")
 
@@ -48,6 +55,13 @@ def z_score(fitness: jax.Array) -> jax.Array:
     return (fitness - fitness.mean()) / (fitness.std() + 1e-8)
 
 
+def check_popsize(popsize) -> None:
+    """Antithetic sampling needs an even population of at least 2."""
+    check_number("popsize", popsize, 2, None, integer=True)
+    if popsize % 2:
+        raise ValueError(f"popsize={popsize} must be an even integer >= 2")
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class OpenES:
     """OpenES over the pytree ``template``; ``popsize`` must be even (antithetic pairs x +- sigma z).
@@ -66,20 +80,12 @@ class OpenES:
     optimizer: optax.GradientTransformation | None = None
 
     def __post_init__(self):
-        if self.popsize < 2 or self.popsize % 2:
-            raise ValueError(f"popsize must be an even integer >= 2, got {self.popsize}")
-        if self.sigma <= 0:
-            raise ValueError(f"sigma must be > 0, got {self.sigma}")
-        if not 0 < self.sigma_decay <= 1:
-            raise ValueError(f"sigma_decay must lie in (0, 1], got {self.sigma_decay}")
-        if self.sigma_limit < 0:
-            raise ValueError(f"sigma_limit must be >= 0, got {self.sigma_limit}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.fitness_shaping not in SHAPINGS:
-            raise ValueError(
-                f"fitness_shaping must be one of {SHAPINGS}, got {self.fitness_shaping!r}"
-            )
+        check_popsize(self.popsize)
+        check_number("sigma", self.sigma, 0.0, None, lo_open=True)
+        check_number("sigma_decay", self.sigma_decay, 0.0, 1.0, lo_open=True)
+        check_number("sigma_limit", self.sigma_limit, 0.0, None)
+        check_number("lr", self.lr, 0.0, None, lo_open=True)
+        check_choice("fitness_shaping", self.fitness_shaping, SHAPINGS)
         flat, unravel = ravel_pytree(self.template)
         object.__setattr__(self, "_unravel", unravel)
         object.__setattr__(self, "num_dims", flat.size)
@@ -127,3 +133,52 @@ class OpenES:
     def mean(self, state: ESState) -> Any:
         """The current mean as a parameter pytree (the policy to report on held-out trials)."""
         return self._unravel(state.mean)
+
+
+class ESCurve(NamedTuple):
+    """Per-generation output of ``train_es`` (leaves [generations])."""
+
+    fitness: jax.Array  # mean fitness of the population
+    mean_fitness: jax.Array  # the search mean's fitness on the same trials (NaN when not tracked)
+
+
+def es_generation(
+    es: OpenES,
+    state: ESState,
+    key: jax.Array,
+    generation: jax.Array,
+    trials: Callable[[jax.Array, jax.Array], Any],
+    fitness: Callable[[Any, Any], jax.Array],
+    num_keys: int = 2,
+    track_mean: bool = False,
+) -> tuple[ESState, ESCurve]:
+    """One generation with common random numbers: ``key`` is split into ``num_keys`` keys, the first
+    samples the population, the others go to ``trials(keys, generation)``, whose result every member
+    (and, with ``track_mean``, the mean) is scored on with ``fitness(params, trials) -> f32[]``."""
+    keys = jax.random.split(key, num_keys)
+    pop, state = es.ask(keys[0], state)
+    batch = trials(keys[1:], generation)
+    f = jax.vmap(fitness, in_axes=(0, None))(pop, batch)
+    mean_f = fitness(es.mean(state), batch) if track_mean else jnp.full((), jnp.nan)
+    return es.tell(state, pop, f), ESCurve(f.mean(), mean_f)
+
+
+def train_es(
+    es: OpenES,
+    state: ESState,
+    key: jax.Array,
+    num_generations: int,
+    trials: Callable[[jax.Array, jax.Array], Any],
+    fitness: Callable[[Any, Any], jax.Array],
+    num_keys: int = 2,
+    track_mean: bool = False,
+) -> tuple[ESState, ESCurve]:
+    """``num_generations`` of ``es_generation`` as one ``lax.scan`` (generation ``g`` uses
+    ``split(key, num_generations)[g]``)."""
+
+    def generation(state, xs):
+        k, g = xs
+        return es_generation(es, state, k, g, trials, fitness, num_keys, track_mean)
+
+    xs = (jax.random.split(key, num_generations), jnp.arange(num_generations))
+    return jax.lax.scan(generation, state, xs)

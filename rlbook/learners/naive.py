@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from rlbook.config import check_choice, check_number
 from rlbook.games.matrix import (
     MatrixGame,
     _check_game,
@@ -52,8 +53,7 @@ def lola_direction(v1_fn, v2_fn, x_self, x_other, eta=1.0, variant="taylor_full"
 
     With ``eta = 0`` every variant is the naive gradient grad_1 V1.
     """
-    if variant not in LOLA_VARIANTS:
-        raise ValueError(f"variant must be one of {LOLA_VARIANTS}, got {variant!r}")
+    check_choice("variant", variant, LOLA_VARIANTS)
     grad2 = lambda f, a, b: jax.grad(f, argnums=1)(a, b)
 
     if variant == "exact":
@@ -111,6 +111,16 @@ LEARNERS = {"nl": _nl, "lola": lola_update}
 def _check_learner(name: str, param: str) -> None:
     if name not in LEARNERS:
         raise ValueError(f"{param} must be one of {sorted(LEARNERS)}, got {name!r}")
+
+
+def _check_simulate(game, learner1, learner2, variant, gamma, n_runs, n_steps) -> None:
+    _check_game(game)
+    _check_learner(learner1, "learner1")
+    _check_learner(learner2, "learner2")
+    check_choice("variant", variant, LOLA_VARIANTS)
+    validate_gamma(gamma)
+    check_number("n_runs", n_runs, 1, None, integer=True)
+    check_number("n_steps", n_steps, 1, None, integer=True)
 
 
 @struct.dataclass
@@ -186,16 +196,7 @@ def simulate(
     ``theta1_init`` / ``theta2_init`` ([n_runs, 5]) are given. Learning rates, eta and gamma are traced
     (changing them does not recompile); the learner names, ``variant`` and ``n_steps`` are static.
     """
-    _check_game(game)
-    _check_learner(learner1, "learner1")
-    _check_learner(learner2, "learner2")
-    if variant not in LOLA_VARIANTS:
-        raise ValueError(f"variant must be one of {LOLA_VARIANTS}, got {variant!r}")
-    validate_gamma(gamma)
-    if int(n_runs) < 1:
-        raise ValueError(f"n_runs must be >= 1, got {n_runs}")
-    if int(n_steps) < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    _check_simulate(game, learner1, learner2, variant, gamma, n_runs, n_steps)
     k1, k2 = jax.random.split(key)
     if theta1_init is None:
         theta1_init = init_std * jax.random.normal(k1, (n_runs, 5))
@@ -222,3 +223,61 @@ def simulate(
         int(n_steps),
         variant,
     )
+
+
+# ----------------------------------------------------------------------------- memoryless policies
+# All five logits equal, so a policy is one number P(C); the same learners (``lola_direction``;
+# eta = 0 is NL) on the exact value, for Chapter 1's phase portraits.
+
+
+def _memoryless_values(game: MatrixGame, gamma):
+    one = jnp.ones(5)
+    v1 = lambda a, b: exact_value_unnormalised(a * one, b * one, game, gamma)[0]
+    v2 = lambda a, b: exact_value_unnormalised(a * one, b * one, game, gamma)[1]
+    return v1, v2
+
+
+@partial(jax.jit, static_argnames=("learner1", "learner2"))
+def memoryless_step(
+    x, game: MatrixGame, learner1="nl", learner2="nl", gamma=0.96, lr=0.01, eta=1.0
+):
+    """One simultaneous update of two memoryless logits ``x = [x1, x2]`` (un-normalised V, as NL/LOLA)."""
+    e1 = eta if learner1 == "lola" else 0.0
+    e2 = eta if learner2 == "lola" else 0.0
+    d1 = lola_direction(*_memoryless_values(game, gamma), x[0], x[1], e1)
+    d2 = lola_direction(*_memoryless_values(swap_game(game), gamma), x[1], x[0], e2)
+    return x + lr * jnp.stack([d1, d2])
+
+
+def memoryless_trajectories(
+    p0, game: MatrixGame, learner1="nl", learner2="nl", *, n_steps=300, gamma=0.96, lr=0.01, eta=1.0
+):
+    """Trajectories in (P1(C), P2(C)) from starting probabilities ``p0`` [n, 2]: f32[n, n_steps + 1, 2]."""
+    validate_gamma(gamma)
+    _check_learner(learner1, "learner1")
+    _check_learner(learner2, "learner2")
+    p0 = jnp.clip(jnp.asarray(p0, jnp.float32), 1e-4, 1 - 1e-4)
+    x0 = jnp.log(p0) - jnp.log1p(-p0)
+
+    def one(x):
+        def body(x, _):
+            x = memoryless_step(x, game, learner1, learner2, gamma, lr, eta)
+            return x, x
+
+        _, xs = jax.lax.scan(body, x, None, length=n_steps)
+        return jnp.concatenate([x[None], xs])
+
+    return jax.nn.sigmoid(jax.vmap(one)(x0))
+
+
+def memoryless_field(
+    game: MatrixGame, learner1="nl", learner2="nl", *, n_grid=15, gamma=0.96, lr=0.01, eta=1.0
+):
+    """Grid ``(P1, P2)`` over (0, 1)^2 and the one-step change ``(dP1, dP2)`` of the learning rule."""
+    g = jnp.linspace(0.05, 0.95, n_grid)
+    p1, p2 = jnp.meshgrid(g, g, indexing="xy")
+    p = jnp.stack([p1.ravel(), p2.ravel()], axis=1)
+    x = jnp.log(p) - jnp.log1p(-p)
+    step = jax.vmap(lambda xi: memoryless_step(xi, game, learner1, learner2, gamma, lr, eta))
+    dp = jax.nn.sigmoid(step(x)) - p
+    return p1, p2, dp[:, 0].reshape(p1.shape), dp[:, 1].reshape(p1.shape)

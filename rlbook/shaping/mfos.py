@@ -26,7 +26,8 @@ lambda = max(0, 1 - anneal_rate * iteration), as the reference's ``main_mfos_sel
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -35,18 +36,46 @@ import optax
 from flax import struct
 from flax.training.train_state import TrainState
 
+from rlbook.config import Config, check_choice, check_float, check_int
 from rlbook.games.matrix import GAMES, MatrixGame, exact_value, get_game, swap_game
-from rlbook.learners.es import OpenES
+from rlbook.learners.es import OpenES, check_popsize, train_es
 from rlbook.learners.naive import lola_update, naive_update
-from rlbook.learners.ppo import clipped_policy_loss, run_epochs
+from rlbook.rl import (
+    clipped_policy_loss,
+    discounted_returns,
+    normalise,
+    run_epochs,
+    seed_keys,
+    train_seeds,
+)
+from rlbook.rl.env import Environment, spaces
 
 OPPONENTS = ("nl", "lola", "self")
+LEARNERS = ("nl", "lola")
 METHODS = ("es", "ppo")
+
+__all__ = ["discounted_returns"]  # re-exported from rlbook.rl (no second copy)
 
 
 @dataclasses.dataclass(frozen=True)
-class MFOSConfig:
-    """Meta-game and meta-learner settings; presets ``book`` (CPU, about a minute) and ``paper``."""
+class MFOSConfig(Config):
+    """Meta-game and meta-learner settings. Presets: ``tiny`` (seconds, for smoke tests), ``book``
+    (CPU, about a minute), ``medium`` (longer ES run for ``data/``), ``paper`` (the reference's PPO:
+    batch 4096 x 1024 iterations, MLP 256), ``ppo_tiny`` / ``ppo_book`` / ``ppo_medium`` (that PPO
+    at CPU sizes)."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": dict(
+            hidden=8, popsize=4, num_opps=2, generations=3, meta_steps=10, eval_opps=4, num_seeds=1
+        ),
+        # 64 x 8 trials x 100 meta-steps a generation; deterministic MLP 10 -> 32 -> 5
+        "book": dict(method="es", hidden=32, generations=100, num_seeds=3),
+        "medium": dict(method="es", hidden=32, generations=300, popsize=128, num_seeds=5),
+        "paper": dict(method="ppo", hidden=256, batch=4096, iterations=1024),
+        "ppo_tiny": dict(method="ppo", hidden=16, batch=8, iterations=3, meta_steps=10),
+        "ppo_book": dict(method="ppo", hidden=256, batch=256, iterations=300),
+        "ppo_medium": dict(method="ppo", hidden=256, batch=1024, iterations=500),
+    }
 
     game: str = "ipd"
     opponent: str = "nl"
@@ -56,6 +85,7 @@ class MFOSConfig:
     meta_steps: int = 100
     method: str = "es"
     hidden: int = 32
+    num_seeds: int = 3  # seeds trained at once (vmap) by train_eval_es and the experiments
     # ES
     popsize: int = 64
     sigma: float = 0.05
@@ -66,68 +96,33 @@ class MFOSConfig:
     batch: int = 4096
     iterations: int = 1024
     ppo_lr: float = 2e-3
-    ppo_epochs: int = 4
+    update_epochs: int = 4
     clip_eps: float = 0.2
     gamma_meta: float = 0.99
-    entropy_coef: float = 0.01
+    ent_coef: float = 0.01
     vf_coef: float = 0.5
     # self-play: probability of a fresh naive co-player, annealed to 0
     anneal_rate: float = 0.0015
     eval_opps: int = 256
 
-    def __post_init__(self):
-        validate(self)
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> MFOSConfig:
-        presets = {
-            # 64 x 8 trials x 100 meta-steps a generation; deterministic MLP 10 -> 32 -> 5
-            "book": {"method": "es", "hidden": 32, "generations": 100},
-            "medium": {"method": "es", "hidden": 32, "generations": 300, "popsize": 128},
-            # the reference's PPO: batch 4096 x 1024 iterations, MLP 256
-            "paper": {"method": "ppo", "hidden": 256, "batch": 4096, "iterations": 1024},
-        }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; valid: {', '.join(presets)}")
-        return cls(**{**presets[name], **overrides})
+    def validate(self) -> None:
+        check_choice("game", self.game, sorted(GAMES))
+        check_choice("opponent", self.opponent, OPPONENTS)
+        check_choice("method", self.method, METHODS)
+        check_float(self, "gamma", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        check_float(self, "gamma_meta", lo=0.0, hi=1.0, lo_open=True)
+        check_float(self, "opp_lr", lo=0.0, hi=100.0, lo_open=True)
+        check_float(self, "opp_eta", "anneal_rate", "vf_coef", "ent_coef", lo=0.0)
+        check_int(self, "meta_steps", "hidden", "num_seeds", "num_opps", "generations")
+        check_int(self, "batch", "iterations", "update_epochs", "eval_opps")
+        check_popsize(self.popsize)
+        check_float(self, "sigma", "es_lr", "ppo_lr", lo=0.0, lo_open=True)
+        check_float(self, "clip_eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 
 
 def validate(c: MFOSConfig) -> None:
-    if c.game not in GAMES:
-        raise ValueError(f"game must be one of {sorted(GAMES)}, got {c.game!r}")
-    if c.opponent not in OPPONENTS:
-        raise ValueError(f"opponent must be one of {OPPONENTS}, got {c.opponent!r}")
-    if c.method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {c.method!r}")
-    if not 0.0 < c.gamma < 1.0:
-        raise ValueError(f"gamma must lie in (0, 1), got {c.gamma}")
-    if not 0.0 < c.gamma_meta <= 1.0:
-        raise ValueError(f"gamma_meta must lie in (0, 1], got {c.gamma_meta}")
-    if not 0.0 < c.opp_lr <= 100.0:
-        raise ValueError(f"opp_lr must lie in (0, 100], got {c.opp_lr}")
-    if c.opp_eta < 0:
-        raise ValueError(f"opp_eta must be >= 0, got {c.opp_eta}")
-    for name in (
-        "meta_steps",
-        "hidden",
-        "num_opps",
-        "generations",
-        "batch",
-        "iterations",
-        "ppo_epochs",
-        "eval_opps",
-    ):
-        if getattr(c, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
-    if c.popsize < 2 or c.popsize % 2:
-        raise ValueError(f"popsize must be an even integer >= 2, got {c.popsize}")
-    for name in ("sigma", "es_lr", "ppo_lr"):
-        if getattr(c, name) <= 0:
-            raise ValueError(f"{name} must be > 0, got {getattr(c, name)}")
-    if not 0.0 < c.clip_eps < 1.0:
-        raise ValueError(f"clip_eps must lie in (0, 1), got {c.clip_eps}")
-    if c.anneal_rate < 0:
-        raise ValueError(f"anneal_rate must be >= 0, got {c.anneal_rate}")
+    """Kept for callers of the first version: a config validates itself at construction."""
+    c.validate()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,6 +146,15 @@ class MetaParams:
     meta_steps: int = struct.field(pytree_node=False, default=100)
 
 
+def meta_params(c: MFOSConfig, opponent: str | None = None) -> MetaParams:
+    """The meta-game's params for config ``c`` (the one place they are built). ``opponent`` defaults
+    to ``c.opponent``; meta-self-play's learning co-players (``"self"``) are naive learners."""
+    opponent = c.opponent if opponent is None else opponent
+    check_choice("opponent", opponent, OPPONENTS)
+    learner = "nl" if opponent == "self" else opponent
+    return MetaParams(get_game(c.game), c.opp_lr, c.opp_eta, c.gamma, learner, c.meta_steps)
+
+
 def co_player_update(theta, phi, params: MetaParams):
     """The co-player's learning step, from seat 2: seat-1 update on the swapped game."""
     game2 = swap_game(params.game)
@@ -159,22 +163,18 @@ def co_player_update(theta, phi, params: MetaParams):
     return naive_update(theta, phi, game2, params.gamma, params.opp_lr)
 
 
-class MetaGame:
-    """The M-FOS meta-MDP for one meta-episode against a naive or LOLA co-player."""
+class MetaGame(Environment):
+    """The M-FOS meta-MDP against a naive or LOLA co-player, on the book's env protocol. Stateless:
+    every method reads only its arguments (``params`` from ``meta_params(config)``)."""
 
     obs_dim = 10
     action_dim = 5
 
-    def __init__(self, config: MFOSConfig):
-        if config.opponent == "self":
-            raise ValueError("MetaGame plays a learning co-player; self-play is in make_train_*")
-        self.config = config
-
+    @property
     def default_params(self) -> MetaParams:
-        c = self.config
-        return MetaParams(get_game(c.game), c.opp_lr, c.opp_eta, c.gamma, c.opponent, c.meta_steps)
+        return meta_params(MFOSConfig())
 
-    def reset(self, key, params: MetaParams):
+    def reset_env(self, key, params: MetaParams):
         k_opp, k_phi = jax.random.split(key)
         theta = jax.random.normal(k_opp, (5,))
         phi = jax.random.normal(k_phi, (5,))
@@ -182,7 +182,7 @@ class MetaGame:
         theta = co_player_update(theta, phi, params)  # warm-up: its reward is dropped
         return obs, MetaState(theta=theta, t=jnp.zeros((), jnp.int32))
 
-    def step(self, key, state: MetaState, phi, params: MetaParams):
+    def step_env(self, key, state: MetaState, phi, params: MetaParams):
         """Returns (obs, state, reward, terminated, truncated, info); info["opp_reward"] is the co-player's."""
         del key  # exact values: the meta-game is deterministic given phi
         r_self, r_opp = exact_value(phi, state.theta, params.game, params.gamma)
@@ -192,6 +192,15 @@ class MetaGame:
         truncated = t >= params.meta_steps
         info = {"opp_reward": r_opp, "opp_theta": state.theta}
         return obs, MetaState(theta=theta, t=t), r_self, jnp.zeros((), bool), truncated, info
+
+    def action_space(self, params=None) -> spaces.Box:
+        return spaces.Box(-jnp.inf, jnp.inf, (self.action_dim,), jnp.float32)
+
+    def observation_space(self, params=None) -> spaces.Box:
+        return spaces.Box(0.0, 1.0, (self.obs_dim,), jnp.float32)
+
+
+META_GAME = MetaGame()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,14 +254,16 @@ class Trial(NamedTuple):
 
 
 def rollout(policy_fn, key, params: MetaParams) -> Trial:
-    """One meta-episode with ``policy_fn(obs) -> phi`` against the learning co-player in ``params``."""
-    env = MetaGame.__new__(MetaGame)  # stateless: methods only read params
-    obs, state = env.reset(key, params)
+    """One meta-episode with ``policy_fn(obs) -> phi`` against the learning co-player in ``params``.
+
+    Exactly ``params.meta_steps`` steps of ``step_env``: the episode never continues, so the
+    auto-reset of ``step`` would be computed and thrown away."""
+    obs, state = META_GAME.reset(key, params)
 
     def step(carry, _):
         obs, state = carry
         phi = policy_fn(obs)
-        obs, state, r, _, _, info = env.step(None, state, phi, params)
+        obs, state, r, _, _, info = META_GAME.step_env(None, state, phi, params)
         return (obs, state), Trial(r, info["opp_reward"], phi, info["opp_theta"])
 
     _, trial = jax.lax.scan(step, (obs, state), None, length=params.meta_steps)
@@ -297,44 +308,46 @@ def make_es(c: MFOSConfig) -> tuple[MFOSPolicy, OpenES]:
     return net, OpenES(template, popsize=c.popsize, sigma=c.sigma, lr=c.es_lr)
 
 
+class ESTrials(NamedTuple):
+    """One generation's co-players, shared by every member (common random numbers)."""
+
+    keys: jax.Array  # [num_opps] meta-episode keys
+    use_nl: jax.Array  # bool[num_opps]: self-play only, a fresh naive co-player instead of a copy
+
+
+def es_trials(keys, generation, c: MFOSConfig) -> ESTrials:
+    """``keys``: the generation's two trial keys (co-players, self-play mixing)."""
+    lam = anneal_lambda(generation, c.anneal_rate)
+    use_nl = jax.random.uniform(keys[1], (c.num_opps,)) < lam
+    return ESTrials(jax.random.split(keys[0], c.num_opps), use_nl)
+
+
+def es_fitness(p, trials: ESTrials, net: MFOSPolicy, c: MFOSConfig, params: MetaParams):
+    """Mean per-step M-FOS reward of policy params ``p`` over the generation's meta-episodes."""
+    pol = lambda o: net.apply(p, o)
+
+    def one(k, nl):
+        vs_nl = rollout(pol, k, params).reward.mean()
+        if c.opponent != "self":
+            return vs_nl
+        vs_self = self_play_rollout(pol, pol, k, params.game, c.gamma, c.meta_steps).reward.mean()
+        return jnp.where(nl, vs_nl, vs_self)
+
+    return jax.vmap(one)(trials.keys, trials.use_nl).mean()
+
+
 def make_train_es(c: MFOSConfig):
     """``train(key) -> ESOutput``: OpenES over the meta-policy; fitness = mean per-step reward over
     ``num_opps`` meta-episodes, with the same co-players for every member (common random numbers)."""
-    validate(c)
     net, es = make_es(c)
-    game = get_game(c.game)
-    learner = "nl" if c.opponent == "self" else c.opponent
-    params = MetaParams(game, c.opp_lr, c.opp_eta, c.gamma, learner, c.meta_steps)
-
-    def fitness(p, keys, use_nl):
-        pol = lambda o: net.apply(p, o)
-
-        def one(k, nl):
-            if c.opponent != "self":
-                return rollout(pol, k, params).reward.mean()
-            vs_nl = rollout(pol, k, params).reward.mean()
-            vs_self = self_play_rollout(pol, pol, k, game, c.gamma, c.meta_steps).reward.mean()
-            return jnp.where(nl, vs_nl, vs_self)
-
-        return jax.vmap(one)(keys, use_nl).mean()
-
-    def generation(state, xs):
-        k, g = xs
-        k_ask, k_opp, k_mix = jax.random.split(k, 3)
-        pop, state = es.ask(k_ask, state)
-        keys = jax.random.split(k_opp, c.num_opps)
-        lam = anneal_lambda(g, c.anneal_rate)
-        use_nl = jax.random.uniform(k_mix, (c.num_opps,)) < lam
-        f = jax.vmap(fitness, in_axes=(0, None, None))(pop, keys, use_nl)
-        mean_f = fitness(es.mean(state), keys, use_nl)
-        state = es.tell(state, pop, f)
-        return state, (f.mean(), mean_f)
+    trials = partial(es_trials, c=c)
+    fitness = partial(es_fitness, net=net, c=c, params=meta_params(c))
 
     def train(key):
-        state = es.init()
-        xs = (jax.random.split(key, c.generations), jnp.arange(c.generations))
-        state, (f, mf) = jax.lax.scan(generation, state, xs)
-        return ESOutput(es.mean(state), f, mf)
+        state, curve = train_es(
+            es, es.init(), key, c.generations, trials, fitness, num_keys=3, track_mean=True
+        )
+        return ESOutput(es.mean(state), curve.fitness, curve.mean_fitness)
 
     return train
 
@@ -343,12 +356,13 @@ def evaluate(net, policy_params, c: MFOSConfig, key, opponent: str | None = None
     """Held-out meta-episodes [eval_opps, T] of the deterministic policy against fresh co-players
     (``opponent="self"``: against a copy of itself)."""
     opponent = opponent or c.opponent
-    game = get_game(c.game)
+    params = meta_params(c, opponent)
     pol = lambda o: net.apply(policy_params, o)
     keys = jax.random.split(key, c.eval_opps)
     if opponent == "self":
-        return jax.vmap(lambda k: self_play_rollout(pol, pol, k, game, c.gamma, c.meta_steps))(keys)
-    params = MetaParams(game, c.opp_lr, c.opp_eta, c.gamma, opponent, c.meta_steps)
+        return jax.vmap(
+            lambda k: self_play_rollout(pol, pol, k, params.game, c.gamma, c.meta_steps)
+        )(keys)
     return jax.vmap(lambda k: rollout(pol, k, params))(keys)
 
 
@@ -371,72 +385,70 @@ class PPOOutput(NamedTuple):
     stats: dict
 
 
-def discounted_returns(rewards, gamma):
-    """rewards [T, B] -> Monte-Carlo returns G_t = sum_k gamma^k r_{t+k}, [T, B]."""
+class Transition(NamedTuple):
+    """One meta-step of ``batch`` meta-episodes (leaves [batch, ...]; stacked [T, batch, ...])."""
 
-    def back(g, r):
-        g = r + gamma * g
-        return g, g
+    obs: jax.Array
+    phi: jax.Array
+    logp: jax.Array
+    reward: jax.Array
+    opp_reward: jax.Array
 
-    _, g = jax.lax.scan(back, jnp.zeros_like(rewards[0]), rewards, reverse=True)
-    return g
+
+def ppo_loss(p, b: PPOBatch, net: MFOSActorCritic, c: MFOSConfig):
+    """The reference's loss: clipped surrogate on advantage = return - V, value MSE, Gaussian entropy."""
+    mean, var, v = net.apply(p, b.obs)
+    logp = gaussian_logp(b.action, mean, var)
+    adv = b.target - jax.lax.stop_gradient(v)
+    pg, stats = clipped_policy_loss(logp, b.logp, adv, c.clip_eps)
+    vf = 0.5 * jnp.mean((v - b.target) ** 2)
+    ent = gaussian_entropy(var).mean()
+    stats = dict(stats, ratio_mean=jnp.exp(logp - b.logp).mean(), entropy=ent)
+    return pg + c.vf_coef * vf - c.ent_coef * ent, stats
 
 
-def ppo_loss(net, c: MFOSConfig):
-    def loss_fn(p, b: PPOBatch):
-        mean, var, v = net.apply(p, b.obs)
-        logp = gaussian_logp(b.action, mean, var)
-        adv = b.target - jax.lax.stop_gradient(v)  # the reference: advantage = return - V
-        pg, stats = clipped_policy_loss(logp, b.logp, adv, c.clip_eps)
-        vf = 0.5 * jnp.mean((v - b.target) ** 2)
-        ent = gaussian_entropy(var).mean()
-        stats = dict(stats, ratio_mean=jnp.exp(logp - b.logp).mean(), entropy=ent)
-        return pg + c.vf_coef * vf - c.entropy_coef * ent, stats
+def ppo_collect(p, key, net: MFOSActorCritic, c: MFOSConfig, params: MetaParams) -> Transition:
+    """``c.batch`` meta-episodes of the Gaussian meta-policy, [meta_steps, batch, ...]."""
+    k_reset, k_act = jax.random.split(key)
+    obs, state = jax.vmap(META_GAME.reset, in_axes=(0, None))(
+        jax.random.split(k_reset, c.batch), params
+    )
 
-    return loss_fn
+    def step(carry, k):
+        obs, state = carry
+        mean, var, _ = net.apply(p, obs)
+        phi = mean + jnp.sqrt(var) * jax.random.normal(k, mean.shape)
+        logp = gaussian_logp(phi, mean, var)
+        obs2, state, r, _, _, info = jax.vmap(META_GAME.step_env, in_axes=(None, 0, 0, None))(
+            None, state, phi, params
+        )
+        return (obs2, state), Transition(obs, phi, logp, r, info["opp_reward"])
+
+    _, traj = jax.lax.scan(step, (obs, state), jax.random.split(k_act, c.meta_steps))
+    return traj
+
+
+def ppo_iteration(ts, key, net: MFOSActorCritic, c: MFOSConfig, params: MetaParams):
+    """Collect a batch, normalise its Monte-Carlo returns, ``update_epochs`` full-batch epochs."""
+    k_roll, k_upd = jax.random.split(key)
+    tr = ppo_collect(ts.params, k_roll, net, c, params)
+    g = normalise(discounted_returns(tr.reward, c.gamma_meta))
+    flat = lambda x: x.reshape((-1,) + x.shape[2:])
+    batch = PPOBatch(flat(tr.obs), flat(tr.phi), flat(tr.logp), flat(g))
+    loss_fn = partial(ppo_loss, net=net, c=c)
+    ts, stats = run_epochs(k_upd, ts, batch, loss_fn, c.update_epochs, 1)
+    return ts, (tr.reward.mean(), tr.opp_reward.mean(), jax.tree.map(lambda s: s[:, 0], stats))
 
 
 def make_train_ppo(c: MFOSConfig):
     """``train(key) -> PPOOutput``: the reference's PPO meta-learner (batch x 100-step meta-episodes,
     K full-batch epochs per iteration, MC returns normalised over the batch)."""
-    validate(c)
     if c.opponent == "self":
         raise ValueError(
-            "PPO meta-self-play is not implemented; use method='es' for opponent='self'"
+            "opponent='self': PPO meta-self-play is not implemented; use method='es' for it"
         )
     net = MFOSActorCritic(c.hidden)
-    params = MetaParams(get_game(c.game), c.opp_lr, c.opp_eta, c.gamma, c.opponent, c.meta_steps)
-    env = MetaGame(c)
-    loss_fn = ppo_loss(net, c)
-
-    def collect(p, key):
-        k_reset, k_act = jax.random.split(key)
-        obs, state = jax.vmap(env.reset, in_axes=(0, None))(
-            jax.random.split(k_reset, c.batch), params
-        )
-
-        def step(carry, k):
-            obs, state = carry
-            mean, var, _ = net.apply(p, obs)
-            phi = mean + jnp.sqrt(var) * jax.random.normal(k, mean.shape)
-            logp = gaussian_logp(phi, mean, var)
-            obs2, state, r, _, _, info = jax.vmap(env.step, in_axes=(None, 0, 0, None))(
-                None, state, phi, params
-            )
-            return (obs2, state), (obs, phi, logp, r, info["opp_reward"])
-
-        _, traj = jax.lax.scan(step, (obs, state), jax.random.split(k_act, c.meta_steps))
-        return traj
-
-    def iteration(ts, key):
-        k_roll, k_upd = jax.random.split(key)
-        obs, phi, logp, r, r_opp = collect(ts.params, k_roll)
-        g = discounted_returns(r, c.gamma_meta)
-        g = (g - g.mean()) / (g.std() + 1e-8)
-        flat = lambda x: x.reshape((-1,) + x.shape[2:])
-        batch = PPOBatch(flat(obs), flat(phi), flat(logp), flat(g))
-        ts, stats = run_epochs(k_upd, ts, batch, loss_fn, c.ppo_epochs, 1)
-        return ts, (r.mean(), r_opp.mean(), jax.tree.map(lambda s: s[:, 0], stats))
+    iteration = partial(ppo_iteration, net=net, c=c, params=meta_params(c))
 
     def train(key):
         k_init, k_train = jax.random.split(key)
@@ -469,15 +481,14 @@ def zd_fit(p, game: MatrixGame):
     return coef, resid, -coef[1] / coef[0]
 
 
-def train_eval_es(c: MFOSConfig, seed: int = 0, num_seeds: int = 3):
-    """Train ``num_seeds`` ES meta-learners at once (vmap over seeds) and evaluate each mean policy on
-    ``eval_opps`` held-out co-players. Returns (ESOutput with a leading seed axis, Trial [seeds, opps, T])."""
-    if num_seeds < 1:
-        raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
-    validate(c)
+def train_eval_es(c: MFOSConfig, seed: int = 0, num_seeds: int | None = None):
+    """Train ``num_seeds`` (default ``c.num_seeds``) ES meta-learners at once (vmap over seeds) and
+    evaluate each mean policy on ``eval_opps`` held-out co-players. Returns (ESOutput with a leading
+    seed axis, Trial [seeds, opps, T])."""
+    n = c.num_seeds if num_seeds is None else num_seeds
     net, _ = make_es(c)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
-    out = jax.jit(jax.vmap(make_train_es(c)))(keys)
+    out = train_seeds(make_train_es(c), seed, n)
+    keys = seed_keys(seed, n)
     eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, 10**6))(keys)  # held out: never trained on
     trials = jax.jit(jax.vmap(lambda p, k: evaluate(net, p, c, k)))(out.params, eval_keys)
     return out, trials

@@ -32,11 +32,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from functools import partial
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
+
+from rlbook.config import Config, check_choice, check_float, check_int
+from rlbook.rl.env import Environment, spaces
 
 # Inner games over joint states [(0,0), (0,1), (1,0), (1,1)] = 2 * agent + opponent; rewards in [0, 1].
 INNER_GAMES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -49,10 +54,18 @@ META_STATES = ("history", "qtable")
 
 
 @dataclasses.dataclass(frozen=True)
-class RFOSConfig:
+class RFOSConfig(Config):
     """R-FOS settings. ``epsilon``, ``delta``, ``gamma`` and ``r_max`` fix R-max's constants (``m``, Q0 and
     the number of value-iteration sweeps) as in the reference; ``num_episodes=None`` uses its budget of
-    ``8 * m * |S|`` meta-episodes."""
+    ``8 * m * |S|`` meta-episodes. Presets: ``tiny`` (seconds), ``book`` (epsilon 0.5, CPU seconds),
+    ``medium`` (more envs), ``paper`` (the reference's epsilon 0.2, many more envs)."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": {"epsilon": 0.5, "num_envs": 64, "num_episodes": 256, "eval_envs": 256},
+        "book": {"epsilon": 0.5, "num_envs": 512},
+        "medium": {"epsilon": 0.5, "num_envs": 4096},
+        "paper": {"epsilon": 0.2, "num_envs": 8192},
+    }
 
     game: str = "mp"
     meta_state: str = "history"
@@ -74,8 +87,22 @@ class RFOSConfig:
     vi_iters: int | None = None
     eval_envs: int = 4096
 
-    def __post_init__(self):
-        validate(self)
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the parameter and its allowed range (called outside jit)."""
+        check_choice("game", self.game, sorted(INNER_GAMES))
+        check_choice("meta_state", self.meta_state, META_STATES)
+        check_int(self, "h", hi=6 if self.meta_state == "history" else None)
+        check_float(self, "radius", lo=0.0, hi=1.0, lo_open=True)
+        check_float(self, "epsilon", "delta", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        check_float(self, "gamma", lo=0.0, hi=1.0, hi_open=True)
+        check_float(self, "r_max", "opp_lr", lo=0.0, lo_open=True)
+        check_float(self, "opp_lr", hi=1.0)
+        check_float(self, "opp_greedy", "opp_q_init", lo=0.0, hi=1.0)
+        check_float(self, "boltzmann_temp", lo=0.0)
+        check_int(self, "episode_len", "num_envs", "eval_envs")
+        for name in ("num_episodes", "vi_iters"):  # None: the reference's budget / sweeps
+            if getattr(self, name) is not None:
+                check_int(self, name)
 
     @property
     def num_states(self) -> int:
@@ -105,52 +132,10 @@ class RFOSConfig:
     def num_batches(self) -> int:
         return -(-self.episodes // self.num_envs)
 
-    @classmethod
-    def preset(cls, name: str, **overrides) -> RFOSConfig:
-        """``book``: epsilon 0.5 (CPU seconds); ``paper``: the reference's epsilon 0.2, many more envs."""
-        presets = {
-            "book": {"epsilon": 0.5, "num_envs": 512},
-            "medium": {"epsilon": 0.5, "num_envs": 4096},
-            "paper": {"epsilon": 0.2, "num_envs": 8192},
-        }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; valid: {', '.join(presets)}")
-        return cls(**{**presets[name], **overrides})
-
 
 def validate(c: RFOSConfig) -> None:
-    """Raise ``ValueError`` naming the parameter and its allowed range (called outside jit)."""
-    if c.game not in INNER_GAMES:
-        raise ValueError(f"game must be one of {sorted(INNER_GAMES)}, got {c.game!r}")
-    if c.meta_state not in META_STATES:
-        raise ValueError(f"meta_state must be one of {META_STATES}, got {c.meta_state!r}")
-    if not (isinstance(c.h, int) and c.h >= 1):
-        raise ValueError(f"h (history length) must be an integer >= 1, got {c.h!r}")
-    if c.meta_state == "history" and c.h > 6:
-        raise ValueError(f"h must be <= 6 (|S| = 4^h meta-states), got {c.h}")
-    if not 0.0 < c.radius <= 1.0:
-        raise ValueError(f"radius must lie in (0, 1], got {c.radius}")
-    for name in ("epsilon", "delta"):
-        v = getattr(c, name)
-        if not 0.0 < v < 1.0:
-            raise ValueError(f"{name} must lie in (0, 1), got {v}")
-    if not 0.0 <= c.gamma < 1.0:
-        raise ValueError(f"gamma must lie in [0, 1), got {c.gamma}")
-    if c.r_max <= 0:
-        raise ValueError(f"r_max must be > 0, got {c.r_max}")
-    for name in ("episode_len", "num_envs", "eval_envs"):
-        if getattr(c, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
-    if c.num_episodes is not None and c.num_episodes < 1:
-        raise ValueError(f"num_episodes must be >= 1 or None, got {c.num_episodes}")
-    if not 0.0 < c.opp_lr <= 1.0:
-        raise ValueError(f"opp_lr must lie in (0, 1], got {c.opp_lr}")
-    if not 0.0 <= c.opp_greedy <= 1.0:
-        raise ValueError(f"opp_greedy must lie in [0, 1], got {c.opp_greedy}")
-    if c.boltzmann_temp < 0:
-        raise ValueError(f"boltzmann_temp must be >= 0 (0 = greedy), got {c.boltzmann_temp}")
-    if c.vi_iters is not None and c.vi_iters < 1:
-        raise ValueError(f"vi_iters must be >= 1 or None, got {c.vi_iters}")
+    """Kept for callers of the first version: a config validates itself at construction."""
+    c.validate()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,15 +204,26 @@ class EnvState(NamedTuple):
     t: jax.Array  # int32[]: inner episodes played in this meta-episode
 
 
-def reset_env(key: jax.Array, c: RFOSConfig, opp_q: jax.Array | None = None) -> EnvState:
-    """A new meta-episode: random history (as the reference), fresh opponent unless ``opp_q`` is given."""
-    hist = jax.random.randint(key, (c.h,), 0, 4)
-    if opp_q is None:
-        opp_q = jnp.full((2,), c.opp_q_init, jnp.float32)
-    return EnvState(hist=hist, opp_q=opp_q, t=jnp.zeros((), jnp.int32))
+@struct.dataclass
+class MetaMDPParams:
+    """The meta-MDP's rules, from an ``RFOSConfig`` (``mdp_params``); all static."""
+
+    game: str = struct.field(pytree_node=False, default="mp")
+    meta_state: str = struct.field(pytree_node=False, default="history")
+    h: int = struct.field(pytree_node=False, default=1)
+    radius: float = struct.field(pytree_node=False, default=0.25)
+    episode_len: int = struct.field(pytree_node=False, default=10)
+    opp_lr: float = struct.field(pytree_node=False, default=0.75)
+    opp_greedy: float = struct.field(pytree_node=False, default=0.9)
+    opp_q_init: float = struct.field(pytree_node=False, default=0.5)
 
 
-def meta_state(state: EnvState, c: RFOSConfig) -> jax.Array:
+def mdp_params(c: RFOSConfig) -> MetaMDPParams:
+    names = [f.name for f in dataclasses.fields(MetaMDPParams)]
+    return MetaMDPParams(**{n: getattr(c, n) for n in names})
+
+
+def meta_state(state: EnvState, c: RFOSConfig | MetaMDPParams) -> jax.Array:
     """Index of the tabular meta-state: base-4 history code, or the rounded Q-table's grid cell."""
     if c.meta_state == "history":
         return jnp.sum(state.hist * (4 ** jnp.arange(c.h))).astype(jnp.int32)
@@ -245,17 +241,42 @@ def opponent_action(key: jax.Array, opp_q: jax.Array, greedy_prob: float) -> jax
     return jnp.where(jax.random.uniform(k_explore) < greedy_prob, greedy, uniform)
 
 
-def env_step(
-    key: jax.Array, state: EnvState, action: jax.Array, c: RFOSConfig
-) -> tuple[EnvState, jax.Array]:
-    """One inner episode (one round). Returns the next state and the agent's reward."""
-    r1_table, r2_table = (jnp.asarray(r, jnp.float32) for r in INNER_GAMES[c.game])
-    b = opponent_action(key, state.opp_q, c.opp_greedy)
-    joint = 2 * action + b
-    r1, r2 = r1_table[joint], r2_table[joint]
-    opp_q = state.opp_q.at[b].set((1.0 - c.opp_lr) * state.opp_q[b] + c.opp_lr * r2)
-    hist = jnp.concatenate([joint[None], state.hist[:-1]]).astype(jnp.int32)
-    return EnvState(hist=hist, opp_q=opp_q, t=state.t + 1), r1
+class MetaMDP(Environment):
+    """R-FOS's tabular meta-MDP on the book's env protocol: observation = meta-state index, action =
+    the agent's next inner action, reward = its inner reward; ``episode_len`` inner episodes."""
+
+    @property
+    def default_params(self) -> MetaMDPParams:
+        return mdp_params(RFOSConfig())
+
+    def reset_env(self, key: jax.Array, params: MetaMDPParams):
+        """A new meta-episode: random history (as the reference), a fresh opponent."""
+        hist = jax.random.randint(key, (params.h,), 0, 4)
+        opp_q = jnp.full((2,), params.opp_q_init, jnp.float32)
+        state = EnvState(hist=hist, opp_q=opp_q, t=jnp.zeros((), jnp.int32))
+        return meta_state(state, params), state
+
+    def step_env(self, key: jax.Array, state: EnvState, action: jax.Array, params: MetaMDPParams):
+        """One inner episode (one round); ``info["opp_reward"]`` is the opponent's reward."""
+        r1_table, r2_table = (jnp.asarray(r, jnp.float32) for r in INNER_GAMES[params.game])
+        b = opponent_action(key, state.opp_q, params.opp_greedy)
+        joint = 2 * action + b
+        r1, r2 = r1_table[joint], r2_table[joint]
+        q_b = (1.0 - params.opp_lr) * state.opp_q[b] + params.opp_lr * r2
+        hist = jnp.concatenate([joint[None], state.hist[:-1]]).astype(jnp.int32)
+        nxt = EnvState(hist=hist, opp_q=state.opp_q.at[b].set(q_b), t=state.t + 1)
+        truncated = nxt.t >= params.episode_len
+        return meta_state(nxt, params), nxt, r1, jnp.bool_(False), truncated, {"opp_reward": r2}
+
+    def action_space(self, params=None) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def observation_space(self, params=None) -> spaces.Discrete:
+        p = self.default_params if params is None else params
+        return spaces.Discrete(4**p.h if p.meta_state == "history" else num_bins(p.radius) ** 2)
+
+
+META_MDP = MetaMDP()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -342,20 +363,28 @@ def select_action(key: jax.Array, q_row: jax.Array, temp: float) -> jax.Array:
 
 def rollout(key, q_table, opp_q, c: RFOSConfig, policy_fn=None):
     """``num`` parallel meta-episodes (``opp_q``: f32[num, 2]) with the tabular policy ``q_table``, or with
-    ``policy_fn(key, s) -> action`` when given. Returns (s, a, r, s2) each [T, num] and the final opp Q."""
+    ``policy_fn(key, s) -> action`` when given. Returns (s, a, r, s2) each [T, num] and the final opp Q.
+
+    Exactly ``episode_len`` steps of ``step_env`` from a reset whose opponent is ``opp_q`` (the
+    reference's persisting opponent), so no auto-reset is needed."""
     num = opp_q.shape[0]
+    params = mdp_params(c)
     k_reset, k_run = jax.random.split(key)
-    states = jax.vmap(lambda k, q: reset_env(k, c, q))(jax.random.split(k_reset, num), opp_q)
+
+    def start(k, q):
+        return META_MDP.reset_env(k, params)[1]._replace(opp_q=q)
+
+    states = jax.vmap(start)(jax.random.split(k_reset, num), opp_q)
 
     def one(state, k):
         k_act, k_env = jax.random.split(k)
-        s = meta_state(state, c)
+        s = meta_state(state, params)
         if policy_fn is None:
             a = select_action(k_act, q_table[s], c.boltzmann_temp)
         else:
             a = policy_fn(k_act, s)
-        state2, r = env_step(k_env, state, a, c)
-        return state2, (s, a, r, meta_state(state2, c))
+        s2, state2, r, _, _, _ = META_MDP.step_env(k_env, state, a, params)
+        return state2, (s, a, r, s2)
 
     def step(states, k):
         return jax.vmap(one)(states, jax.random.split(k, num))
@@ -377,30 +406,37 @@ class TrainOutput(NamedTuple):
     policy: jax.Array  # int32[S]: greedy meta-action per meta-state (ties -> 0)
 
 
+class BatchCarry(NamedTuple):
+    model: RmaxModel
+    opp_q: jax.Array  # f32[num_envs, 2]: the opponents each batch starts from
+
+
+def train_batch(carry: BatchCarry, xs, c: RFOSConfig) -> tuple[BatchCarry, TrainMetrics]:
+    """One batch: ``num_envs`` meta-episodes with the current plan, then observe and re-plan."""
+    k, i = xs
+    model = carry.model
+    (s, a, r, s2), opp_final = rollout(k, model.q, carry.opp_q, c)
+    model = rmax_observe(model, s.reshape(-1), a.reshape(-1), r.reshape(-1), s2.reshape(-1), c.m)
+    model = rmax_plan(model, c.m, c.r_max, c.gamma, c.sweeps, c.mask_unknown_next)
+    opp_q = opp_final if c.persist_opp_q else carry.opp_q
+    known = jnp.sum(model.counts >= c.m)
+    return BatchCarry(model, opp_q), TrainMetrics(r.mean(), known, (i + 1) * c.num_envs)
+
+
 def make_train(c: RFOSConfig):
     """Build ``train(key) -> TrainOutput`` for one R-FOS run (vmap it over keys for seeds)."""
-    validate(c)
-    num_s, num_a, m, sweeps = c.num_states, c.num_actions, c.m, c.sweeps
     q_init = jnp.full((c.num_envs, 2), c.opp_q_init, jnp.float32)
-
-    def batch(carry, xs):
-        model, opp_q = carry
-        k, i = xs
-        (s, a, r, s2), opp_final = rollout(k, model.q, opp_q, c)
-        model = rmax_observe(model, s.reshape(-1), a.reshape(-1), r.reshape(-1), s2.reshape(-1), m)
-        model = rmax_plan(model, m, c.r_max, c.gamma, sweeps, c.mask_unknown_next)
-        opp_q = opp_final if c.persist_opp_q else opp_q
-        known = jnp.sum(model.counts >= m)
-        return (model, opp_q), TrainMetrics(r.mean(), known, (i + 1) * c.num_envs)
+    batch = partial(train_batch, c=c)
 
     def train(key):
         k_train, k_eval = jax.random.split(key)
-        model = rmax_init(num_s, num_a, c.r_max, c.gamma)
+        model = rmax_init(c.num_states, c.num_actions, c.r_max, c.gamma)
         keys = jax.random.split(k_train, c.num_batches)
-        (model, _), metrics = jax.lax.scan(
-            batch, (model, q_init), (keys, jnp.arange(c.num_batches))
+        carry, metrics = jax.lax.scan(
+            batch, BatchCarry(model, q_init), (keys, jnp.arange(c.num_batches))
         )
-        greedy = dataclasses.replace(c, boltzmann_temp=0.0)
+        model = carry.model
+        greedy = c.replace(boltzmann_temp=0.0)
         eval_q = jnp.full((c.eval_envs, 2), c.opp_q_init, jnp.float32)
         (_, _, r, _), _ = rollout(k_eval, model.q, eval_q, greedy)
         return TrainOutput(model, metrics, r.mean(), jnp.argmax(model.q, axis=1))

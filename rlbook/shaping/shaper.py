@@ -32,14 +32,17 @@ random numbers (every population member meets the same co-players).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from rlbook.config import Config, check_choice, check_float, check_int, check_number
 from rlbook.games import coin_game, ipditm, iterated
-from rlbook.learners.es import OpenES
+from rlbook.learners.es import OpenES, check_popsize, train_es
+from rlbook.rl import categorical_logp, clipped_policy_loss, discounted_returns, train_seeds
 
 AGENTS = ("shaper", "mfos", "gs")
 MEMORIES = ("carry", "reset")
@@ -47,9 +50,33 @@ ATT_TYPES = ("nothing", "avg")
 COPLAYERS = ("reinforce", "ppo")
 ENVS = ("ipd", "imp", "coin_game", "ipditm")
 
+_TINY = dict(num_envs=2, num_episodes=3, num_steps=4, popsize=4, num_opps=2, generations=2)
+_TINY.update(eval_trials=4, hidden=8, num_seeds=2)
+_GRID = dict(num_envs=4, coplayer_lr=0.5, coplayer_init_std=0.1, popsize=32, num_opps=2)
+_COIN = dict(_GRID, env="coin_game", num_episodes=16, num_steps=16, num_seeds=1)
+_IPDITM = dict(_GRID, env="ipditm", grid_size=5, num_coins=2, num_episodes=12, num_steps=48)
+
 
 @dataclasses.dataclass(frozen=True)
-class ShaperConfig:
+class ShaperConfig(Config):
+    """Shaper's trial and ES settings. Presets: ``tiny`` (seconds); ``book``: the sampled IPD at
+    laptop scale (opponent-shaping notes §2.2); ``medium``: 150 generations, 8 seeds; ``paper``: pax's
+    ``ipd/shaper_v_tabular.yaml``; ``coin_*`` / ``ipditm_*``: reduced grid games (``*_paper``: 3000
+    generations)."""
+
+    PRESETS: ClassVar[dict] = {
+        "tiny": _TINY,
+        "book": dict(num_seeds=5),
+        "medium": dict(generations=150, num_seeds=8),
+        "paper": dict(num_envs=2, num_episodes=100, num_steps=100, popsize=1000, num_opps=10)
+        | dict(sigma=0.04, lr=0.1, generations=5000, num_seeds=5),
+        "coin_tiny": dict(_TINY, env="coin_game", num_episodes=2, eval_trials=2, num_seeds=1),
+        "coin_book": dict(_COIN, generations=60),
+        "coin_paper": dict(_COIN, generations=3000),
+        "ipditm_book": dict(_IPDITM, generations=40, num_seeds=1),
+        "ipditm_paper": dict(_IPDITM, generations=3000, num_seeds=1),
+    }
+
     env: str = "ipd"
     agent: str = "shaper"
     memory: str = "carry"
@@ -62,7 +89,7 @@ class ShaperConfig:
     coplayer: str = "reinforce"
     coplayer_lr: float = 2.0
     coplayer_init_std: float = 1.0
-    coplayer_epochs: int = 2  # ppo only
+    update_epochs: int = 2  # the co-player's clipped-ratio epochs per episode (ppo only)
     coplayer_clip: float = 0.2  # ppo only
     gamma: float = 0.96  # co-player's return discount
     popsize: int = 64
@@ -73,94 +100,36 @@ class ShaperConfig:
     eval_trials: int = 64
     grid_size: int = 3  # coin_game / ipditm
     num_coins: int = 2  # ipditm
+    num_seeds: int = 5  # seeds trained at once (vmap) by the experiment
 
-    @classmethod
-    def preset(cls, name: str, **overrides) -> ShaperConfig:
-        """``book``: the sampled IPD at laptop scale (opponent-shaping notes §2.2); ``paper``: pax's
-        ``ipd/shaper_v_tabular.yaml``; ``coin_book`` / ``ipditm_book``: reduced grid games."""
-        presets = {
-            "book": {},
-            "paper": dict(
-                num_envs=2,
-                num_episodes=100,
-                num_steps=100,
-                popsize=1000,
-                num_opps=10,
-                sigma=0.04,
-                lr=0.1,
-                generations=5000,
-            ),
-            "coin_book": dict(
-                env="coin_game",
-                num_envs=4,
-                num_episodes=16,
-                num_steps=16,
-                coplayer_lr=0.5,
-                coplayer_init_std=0.1,
-                generations=60,
-                popsize=32,
-                num_opps=2,
-            ),
-            "ipditm_book": dict(
-                env="ipditm",
-                grid_size=5,
-                num_coins=2,
-                num_envs=4,
-                num_episodes=12,
-                num_steps=48,
-                coplayer_lr=0.5,
-                coplayer_init_std=0.1,
-                generations=40,
-                popsize=32,
-                num_opps=2,
-            ),
-        }
-        if name not in presets:
-            raise ValueError(f"preset must be one of {tuple(presets)}, got {name!r}")
-        cfg = cls(**{**presets[name], **overrides})
-        validate(cfg)
-        return cfg
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the parameter and its allowed values (before jit)."""
+        check_choice("env", self.env, ENVS)
+        check_choice("agent", self.agent, AGENTS)
+        check_choice("memory", self.memory, MEMORIES)
+        check_choice("att_type", self.att_type, ATT_TYPES)
+        check_choice("coplayer", self.coplayer, COPLAYERS)
+        check_int(self, "hidden", "num_envs", "num_episodes", "num_steps", "update_epochs")
+        check_int(self, "num_opps", "generations", "eval_trials", "num_coins", "num_seeds")
+        check_int(self, "grid_size", lo=3)
+        check_popsize(self.popsize)
+        check_float(self, "beta", "gamma", lo=0.0, hi=1.0)
+        check_float(self, "coplayer_lr", "sigma", "lr", lo=0.0, lo_open=True)
+        check_float(self, "coplayer_init_std", lo=0.0)
+        check_float(self, "coplayer_clip", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 
 
 def validate(c: ShaperConfig) -> None:
-    """Raise ``ValueError`` naming the parameter and its allowed values (call before jit)."""
-    choices = {
-        "env": ENVS,
-        "agent": AGENTS,
-        "memory": MEMORIES,
-        "att_type": ATT_TYPES,
-        "coplayer": COPLAYERS,
-    }
-    for name, allowed in choices.items():
-        if getattr(c, name) not in allowed:
-            raise ValueError(f"{name} must be one of {allowed}, got {getattr(c, name)!r}")
-    for name in ("hidden", "num_envs", "num_episodes", "num_steps", "num_opps", "generations"):
-        if int(getattr(c, name)) < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {getattr(c, name)}")
-    if c.eval_trials < 1:
-        raise ValueError(f"eval_trials must be >= 1, got {c.eval_trials}")
-    if not 0.0 <= c.beta <= 1.0:
-        raise ValueError(f"beta must lie in [0, 1], got {c.beta}")
-    if not 0.0 <= c.gamma <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1], got {c.gamma}")
-    if c.coplayer_lr <= 0:
-        raise ValueError(f"coplayer_lr must be > 0, got {c.coplayer_lr}")
-    if c.coplayer_init_std < 0:
-        raise ValueError(f"coplayer_init_std must be >= 0, got {c.coplayer_init_std}")
-    if c.popsize < 2 or c.popsize % 2:
-        raise ValueError(f"popsize must be an even integer >= 2, got {c.popsize}")
-    if c.sigma <= 0 or c.lr <= 0:
-        raise ValueError(f"sigma and lr must be > 0, got sigma={c.sigma}, lr={c.lr}")
-    if c.env in ("coin_game", "ipditm") and c.grid_size < 3:
-        raise ValueError(f"grid_size must be >= 3, got {c.grid_size}")
+    """Kept for callers of the first version: a config validates itself at construction."""
+    c.validate()
 
 
 # ----------------------------------------------------------------------------- environments
 
 
 class EnvSpec(NamedTuple):
-    reset: Any
-    step: Any
+    reset: Any  # reset(key, params) -> (obs, state) of an ``rlbook.rl.env.Environment``
+    step: Any  # step(key, state, action, params), with auto-reset
     params: Any
     obs_dim: int
     num_actions: int
@@ -168,15 +137,14 @@ class EnvSpec(NamedTuple):
 
 def make_env(c: ShaperConfig) -> EnvSpec:
     if c.env in ("ipd", "imp"):
-        p = iterated.default_params(c.env, c.num_steps)
-        return EnvSpec(iterated.reset, iterated.step, p, 5, 2)
+        env = iterated.IteratedMatrixGame(c.env, c.num_steps)
+        return EnvSpec(env.reset, env.step, env.default_params, 5, 2)
     if c.env == "coin_game":
-        p = coin_game.default_params(size=c.grid_size, num_steps=c.num_steps)
-        return EnvSpec(coin_game.reset, coin_game.step, p, c.grid_size**2 * 4, 5)
-    p = ipditm.default_params(
-        size=c.grid_size, view=3, num_coins=c.num_coins, num_steps=c.num_steps
-    )
-    return EnvSpec(ipditm.reset, ipditm.step, p, p.obs_dim, 5)
+        env = coin_game.CoinGame(size=c.grid_size, num_steps=c.num_steps)
+        return EnvSpec(env.reset, env.step, env.default_params, c.grid_size**2 * 4, 5)
+    env = ipditm.IPDitM(size=c.grid_size, view=3, num_coins=c.num_coins, num_steps=c.num_steps)
+    p = env.default_params
+    return EnvSpec(env.reset, env.step, p, p.obs_dim, 5)
 
 
 # ----------------------------------------------------------------------------- agents
@@ -222,21 +190,14 @@ def init_params(c: ShaperConfig, key) -> Any:
 
 def coplayer_logp(w, obs, actions):
     """log pi(a | obs) for the linear softmax co-player ``w = (W[obs_dim, A], b[A])``."""
-    logits = obs @ w[0] + w[1]
-    return jnp.take_along_axis(jax.nn.log_softmax(logits), actions[..., None], -1)[..., 0]
+    return categorical_logp(obs @ w[0] + w[1], actions)
 
 
 def coplayer_update(w, obs, actions, rewards, c: ShaperConfig):
     """One learning step on one episode (``obs`` [L, E, D], ``actions`` [L, E], its own ``rewards``
     [L, E]): discounted returns-to-go, batch-mean baseline per step, then REINFORCE ascent or
-    ``coplayer_epochs`` clipped-ratio (PPO) steps."""
-
-    def rtg(carry, r):
-        g = r + c.gamma * carry
-        return g, g
-
-    _, g = jax.lax.scan(rtg, jnp.zeros_like(rewards[0]), rewards[::-1])
-    g = g[::-1]
+    ``update_epochs`` steps on PPO's clipped surrogate (``rlbook.rl.clipped_policy_loss``)."""
+    g = discounted_returns(rewards, c.gamma)
     adv = g - g.mean(1, keepdims=True)
     if c.coplayer == "reinforce":
 
@@ -247,23 +208,23 @@ def coplayer_update(w, obs, actions, rewards, c: ShaperConfig):
         return jax.tree_util.tree_map(lambda p, d: p + c.coplayer_lr * d / obs.shape[0], w, grad)
     old = coplayer_logp(w, obs, actions)
 
-    def surrogate(w):
-        ratio = jnp.exp(coplayer_logp(w, obs, actions) - old)
-        clipped = jnp.clip(ratio, 1 - c.coplayer_clip, 1 + c.coplayer_clip)
-        return jnp.minimum(ratio * adv, clipped * adv).sum(0).mean()
+    def surrogate_loss(w):  # mean over (L, E): the sum over steps / L of the first version
+        return clipped_policy_loss(coplayer_logp(w, obs, actions), old, adv, c.coplayer_clip)[0]
 
     def epoch(w, _):
-        d = jax.grad(surrogate)(w)
-        return jax.tree_util.tree_map(
-            lambda p, g_: p + c.coplayer_lr * g_ / obs.shape[0], w, d
-        ), None
+        d = jax.grad(surrogate_loss)(w)
+        return jax.tree_util.tree_map(lambda p, g_: p - c.coplayer_lr * g_, w, d), None
 
-    return jax.lax.scan(epoch, w, None, length=c.coplayer_epochs)[0]
+    return jax.lax.scan(epoch, w, None, length=c.update_epochs)[0]
 
 
 def coplayer_init(key, c: ShaperConfig, spec: EnvSpec):
     w = c.coplayer_init_std * jax.random.normal(key, (spec.obs_dim, spec.num_actions))
     return (w, jnp.zeros(spec.num_actions))
+
+
+def coplayer_logits(w, obs):
+    return obs @ w[0] + w[1]
 
 
 # ----------------------------------------------------------------------------- trial
@@ -276,56 +237,91 @@ class TrialOut(NamedTuple):
     coplayer: Any  # co-player parameters after each update, leaves [K, ...]
 
 
+class StepCarry(NamedTuple):
+    h: jax.Array  # f32[E, H] the agent's memory
+    obs: jax.Array  # f32[E, 2, D]
+    state: Any  # env states, leaves [E, ...]
+
+
+class StepOut(NamedTuple):
+    obs: jax.Array  # f32[E, 2, D] the observation acted on
+    a1: jax.Array  # int[E] seat 1's action
+    a2: jax.Array  # int[E] the co-player's action
+    reward: jax.Array  # f32[E, 2]
+    state: Any  # env states (only when recording, else None)
+
+
+class EpisodeCarry(NamedTuple):
+    w: Any  # the co-player's parameters
+    h: jax.Array  # f32[E, H] the agent's memory
+    ctx: jax.Array  # f32[E, H] M-FOS (ES)'s meta-state th of the previous episode
+
+
+def play_episode(key, spec: EnvSpec, c: ShaperConfig, act1, w2, h, record: bool = False):
+    """One inner episode in ``c.num_envs`` envs: seat 1 plays ``act1(h, obs1) -> (h, logits)``, seat 2
+    the linear co-player ``w2``. Returns (final memory, StepOut with leaves [L, ...])."""
+    E = c.num_envs
+    k_reset, k_steps = jax.random.split(key)
+    obs, state = jax.vmap(spec.reset, (0, None))(jax.random.split(k_reset, E), spec.params)
+
+    def inner(carry: StepCarry, kt):
+        h, logits = act1(carry.h, carry.obs[:, 0])
+        ka, kb, ks = jax.random.split(kt, 3)
+        a1 = jax.random.categorical(ka, logits)
+        a2 = jax.random.categorical(kb, coplayer_logits(w2, carry.obs[:, 1]))
+        action = jnp.stack([a1, a2], -1).astype(jnp.int32)
+        obs2, state2, r, _, _, _ = jax.vmap(spec.step, (0, 0, 0, None))(
+            jax.random.split(ks, E), carry.state, action, spec.params
+        )
+        out = StepOut(carry.obs, a1, a2, r, carry.state if record else None)
+        return StepCarry(h, obs2, state2), out
+
+    carry, out = jax.lax.scan(
+        inner, StepCarry(h, obs, state), jax.random.split(k_steps, c.num_steps)
+    )
+    return carry.h, out
+
+
+def agent_act(params, h, obs1, ctx, net: nn.Module, c: ShaperConfig):
+    """The agent's move: batch-average the memory (``att_type="avg"``), then the network."""
+    if c.att_type == "avg":
+        h = batch_average(h, c.beta)
+    return net.apply(params, h, obs1, ctx)
+
+
+def trial_episode(carry: EpisodeCarry, key, params, net, spec, c: ShaperConfig, record: bool):
+    """One episode of a trial and the co-player's update after it."""
+    carry_memory = c.agent == "shaper" and c.memory == "carry"
+    h_start = carry.h if carry_memory else jnp.zeros_like(carry.h)
+    act1 = partial(agent_act, params, ctx=carry.ctx, net=net, c=c)
+    h, out = play_episode(key, spec, c, act1, carry.w, h_start, record)
+    w_new = coplayer_update(carry.w, out.obs[:, :, 1], out.a2, out.reward[..., 1], c)
+    ctx_new = jnp.broadcast_to(jax.nn.sigmoid(h.mean(0, keepdims=True)), h.shape)
+    ys = TrialOut(out.reward.mean((0, 1)), h_start, h, w_new)
+    return EpisodeCarry(w_new, h, ctx_new), (ys, out.state)
+
+
+def run_trial(params, key, c: ShaperConfig, spec: EnvSpec, net: nn.Module, record: bool = False):
+    """One trial: a fresh co-player, ``num_episodes`` episodes. Returns (TrialOut, recorded states)."""
+    k_init, k_run = jax.random.split(key)
+    zeros = jnp.zeros((c.num_envs, c.hidden))
+    carry = EpisodeCarry(coplayer_init(k_init, c, spec), zeros, zeros)
+    episode = partial(trial_episode, params=params, net=net, spec=spec, c=c, record=record)
+    _, (res, states) = jax.lax.scan(episode, carry, jax.random.split(k_run, c.num_episodes))
+    return res, states
+
+
 def make_trial(c: ShaperConfig, record: bool = False):
     """``trial(params, key) -> TrialOut`` for config ``c`` (pure; jit and vmap it).
 
     With ``record=True`` it also returns the env states of every step (leaves [K, L, E, ...]) for replays.
     """
-    validate(c)
     spec = make_env(c)
     net = make_agent(c, spec)
-    E, H = c.num_envs, c.hidden
-    carry_memory = c.agent == "shaper" and c.memory == "carry"
 
     def trial(params, key):
-        k_init, k_run = jax.random.split(key)
-        w = coplayer_init(k_init, c, spec)
-
-        def episode(carry, kk):
-            w, h, ctx = carry
-            h = h if carry_memory else jnp.zeros_like(h)
-            h_start = h
-            k_reset, k_steps = jax.random.split(kk)
-            obs, state = jax.vmap(spec.reset, (0, None))(jax.random.split(k_reset, E), spec.params)
-
-            def inner(carry, kt):
-                h, obs, state = carry
-                if c.att_type == "avg":
-                    h = batch_average(h, c.beta)
-                h, logits = net.apply(params, h, obs[:, 0], ctx)
-                ka, kb, ks = jax.random.split(kt, 3)
-                a1 = jax.random.categorical(ka, logits)
-                a2 = jax.random.categorical(kb, obs[:, 1] @ w[0] + w[1])
-                action = jnp.stack([a1, a2], -1).astype(jnp.int32)
-                obs2, state2, r, _, _, _ = jax.vmap(spec.step, (0, 0, 0, None))(
-                    jax.random.split(ks, E), state, action, spec.params
-                )
-                out = (obs[:, 1], a2, r) + ((state,) if record else ())
-                return (h, obs2, state2), out
-
-            (h, _, _), out = jax.lax.scan(
-                inner, (h, obs, state), jax.random.split(k_steps, c.num_steps)
-            )
-            o2, a2, r = out[:3]
-            w_new = coplayer_update(w, o2, a2, r[..., 1], c)
-            ctx_new = jnp.broadcast_to(jax.nn.sigmoid(h.mean(0, keepdims=True)), h.shape)
-            ys = (r.mean((0, 1)), h_start, h, w_new) + ((out[3],) if record else ())
-            return (w_new, h, ctx_new), ys
-
-        zeros = jnp.zeros((E, H))
-        _, ys = jax.lax.scan(episode, (w, zeros, zeros), jax.random.split(k_run, c.num_episodes))
-        res = TrialOut(*ys[:4])
-        return (res, ys[4]) if record else res
+        res, states = run_trial(params, key, c, spec, net, record)
+        return (res, states) if record else res
 
     return trial
 
@@ -354,76 +350,64 @@ def make_es(c: ShaperConfig, key) -> tuple[OpenES, Any]:
     return OpenES(template, popsize=c.popsize, sigma=c.sigma, lr=c.lr), template
 
 
+def opponent_keys(keys, generation, c: ShaperConfig):
+    """The generation's co-players: ``num_opps`` trial keys shared by every member (common random numbers)."""
+    del generation
+    return jax.random.split(keys[0], c.num_opps)
+
+
 def make_train(c: ShaperConfig):
     """``train(key) -> TrainOut``: ES on the trial fitness (common random numbers), then evaluation of
     the mean parameters on ``eval_trials`` held-out co-players. Pure: jit it, vmap it over seeds."""
-    validate(c)
     fitness = make_fitness(c)
     trial = make_trial(c)
 
     def train(key):
         k_init, k_gen, k_eval = jax.random.split(key, 3)
         es, template = make_es(c, k_init)
-        state = es.init(template)
-
-        def gen(state, kg):
-            k_ask, k_opp = jax.random.split(kg)
-            pop, state = es.ask(k_ask, state)
-            opp_keys = jax.random.split(k_opp, c.num_opps)  # common random numbers
-            f = jax.vmap(lambda p: fitness(p, opp_keys))(pop)
-            return es.tell(state, pop, f), f.mean()
-
-        state, curve = jax.lax.scan(gen, state, jax.random.split(k_gen, c.generations))
+        trials = partial(opponent_keys, c=c)
+        state, curve = train_es(es, es.init(template), k_gen, c.generations, trials, fitness)
         params = es.mean(state)
         ev = jax.vmap(lambda k: trial(params, k).reward)(jax.random.split(k_eval, c.eval_trials))
-        return TrainOut(params, curve, ev)
+        return TrainOut(params, curve.fitness, ev)
 
     return train
+
+
+def train_many(c: ShaperConfig, seed: int, num_seeds: int | None = None) -> TrainOut:
+    """``make_train(c)`` for ``num_seeds`` (default ``c.num_seeds``) seeds as one vmapped call."""
+    return train_seeds(make_train(c), seed, c.num_seeds if num_seeds is None else num_seeds)
 
 
 def evaluate(c: ShaperConfig, params, key, num_trials: int | None = None) -> jax.Array:
     """f32[num_trials, K, 2]: per-episode rewards of ``params`` against fresh co-players."""
     trial = make_trial(c)
-    n = c.eval_trials if num_trials is None else int(num_trials)
-    if n < 1:
-        raise ValueError(f"num_trials must be >= 1, got {num_trials}")
+    n = c.eval_trials if num_trials is None else num_trials
+    check_number("num_trials", n, 1, None, integer=True)
     return jax.jit(jax.vmap(lambda k: trial(params, k).reward))(jax.random.split(key, n))
+
+
+def naive_episode(carry, key, spec: EnvSpec, c: ShaperConfig):
+    """Both seats are linear co-players; each updates on its own reward after the episode."""
+    w1, w2 = carry
+    act1 = lambda h, obs1: (h, coplayer_logits(w1, obs1))
+    _, out = play_episode(key, spec, c, act1, w2, jnp.zeros((c.num_envs, 1)))
+    w1 = coplayer_update(w1, out.obs[:, :, 0], out.a1, out.reward[..., 0], c)
+    w2 = coplayer_update(w2, out.obs[:, :, 1], out.a2, out.reward[..., 1], c)
+    return (w1, w2), out.reward.mean((0, 1))
 
 
 def naive_baseline(c: ShaperConfig, key, num_trials: int = 64) -> jax.Array:
     """f32[num_trials, K, 2]: two co-players of the same kind learning against each other (NL-NL),
     the 'no shaping' reference: the agent seat is a learner too."""
+    check_number("num_trials", num_trials, 1, None, integer=True)
     spec = make_env(c)
-    E = c.num_envs
+    episode = partial(naive_episode, spec=spec, c=c)
 
     def trial(key):
         k1, k2, k_run = jax.random.split(key, 3)
-        w1, w2 = coplayer_init(k1, c, spec), coplayer_init(k2, c, spec)
-
-        def episode(carry, kk):
-            w1, w2 = carry
-            k_reset, k_steps = jax.random.split(kk)
-            obs, state = jax.vmap(spec.reset, (0, None))(jax.random.split(k_reset, E), spec.params)
-
-            def inner(carry, kt):
-                obs, state = carry
-                ka, kb, ks = jax.random.split(kt, 3)
-                a1 = jax.random.categorical(ka, obs[:, 0] @ w1[0] + w1[1])
-                a2 = jax.random.categorical(kb, obs[:, 1] @ w2[0] + w2[1])
-                action = jnp.stack([a1, a2], -1).astype(jnp.int32)
-                obs2, state2, r, _, _, _ = jax.vmap(spec.step, (0, 0, 0, None))(
-                    jax.random.split(ks, E), state, action, spec.params
-                )
-                return (obs2, state2), (obs, a1, a2, r)
-
-            _, (o, a1, a2, r) = jax.lax.scan(
-                inner, (obs, state), jax.random.split(k_steps, c.num_steps)
-            )
-            w1 = coplayer_update(w1, o[:, :, 0], a1, r[..., 0], c)
-            w2 = coplayer_update(w2, o[:, :, 1], a2, r[..., 1], c)
-            return (w1, w2), r.mean((0, 1))
-
-        return jax.lax.scan(episode, (w1, w2), jax.random.split(k_run, c.num_episodes))[1]
+        w = (coplayer_init(k1, c, spec), coplayer_init(k2, c, spec))
+        return jax.lax.scan(episode, w, jax.random.split(k_run, c.num_episodes))[1]
 
     return jax.jit(jax.vmap(trial))(jax.random.split(key, num_trials))
 

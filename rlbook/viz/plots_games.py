@@ -1,84 +1,16 @@
 """Figure helpers for Chapter 1 (matrix games, memory-one policies, NL and LOLA dynamics).
 
-Each ``plot_*`` draws on a given matplotlib ``Axes`` and returns it; the ``memoryless_*`` functions
-compute the learning dynamics of memoryless policies (all five logits equal, so a policy is one number
-P(C)) with the same learners as the memory-one chapter code (``lola_direction``; eta = 0 is NL).
+Each ``plot_*`` draws on a given matplotlib ``Axes`` and returns it. The learning dynamics they draw
+(``memoryless_trajectories``, ``memoryless_field``) live in ``rlbook.learners.naive``.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
-import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlbook.games.matrix import (
-    STATE_NAMES,
-    MatrixGame,
-    exact_value_unnormalised,
-    swap_game,
-    validate_gamma,
-)
-from rlbook.learners.naive import LEARNERS, lola_direction
-
-# ----------------------------------------------------------------------------- memoryless dynamics
-
-
-def _memoryless_values(game: MatrixGame, gamma):
-    one = jnp.ones(5)
-    v1 = lambda a, b: exact_value_unnormalised(a * one, b * one, game, gamma)[0]
-    v2 = lambda a, b: exact_value_unnormalised(a * one, b * one, game, gamma)[1]
-    return v1, v2
-
-
-@partial(jax.jit, static_argnames=("learner1", "learner2"))
-def memoryless_step(
-    x, game: MatrixGame, learner1="nl", learner2="nl", gamma=0.96, lr=0.01, eta=1.0
-):
-    """One simultaneous update of two memoryless logits ``x = [x1, x2]`` (un-normalised V, as NL/LOLA)."""
-    e1 = eta if learner1 == "lola" else 0.0
-    e2 = eta if learner2 == "lola" else 0.0
-    d1 = lola_direction(*_memoryless_values(game, gamma), x[0], x[1], e1)
-    d2 = lola_direction(*_memoryless_values(swap_game(game), gamma), x[1], x[0], e2)
-    return x + lr * jnp.stack([d1, d2])
-
-
-def memoryless_trajectories(
-    p0, game: MatrixGame, learner1="nl", learner2="nl", *, n_steps=300, gamma=0.96, lr=0.01, eta=1.0
-):
-    """Trajectories in (P1(C), P2(C)) from starting probabilities ``p0`` [n, 2]: f32[n, n_steps + 1, 2]."""
-    validate_gamma(gamma)
-    for name, learner in (("learner1", learner1), ("learner2", learner2)):
-        if learner not in LEARNERS:
-            raise ValueError(f"{name} must be one of {sorted(LEARNERS)}, got {learner!r}")
-    p0 = jnp.clip(jnp.asarray(p0, jnp.float32), 1e-4, 1 - 1e-4)
-    x0 = jnp.log(p0) - jnp.log1p(-p0)
-
-    def one(x):
-        def body(x, _):
-            x = memoryless_step(x, game, learner1, learner2, gamma, lr, eta)
-            return x, x
-
-        _, xs = jax.lax.scan(body, x, None, length=n_steps)
-        return jnp.concatenate([x[None], xs])
-
-    return jax.nn.sigmoid(jax.vmap(one)(x0))
-
-
-def memoryless_field(
-    game: MatrixGame, learner1="nl", learner2="nl", *, n_grid=15, gamma=0.96, lr=0.01, eta=1.0
-):
-    """Grid ``(P1, P2)`` over (0, 1)^2 and the one-step change ``(dP1, dP2)`` of the learning rule."""
-    g = jnp.linspace(0.05, 0.95, n_grid)
-    p1, p2 = jnp.meshgrid(g, g, indexing="xy")
-    p = jnp.stack([p1.ravel(), p2.ravel()], axis=1)
-    x = jnp.log(p) - jnp.log1p(-p)
-    step = jax.vmap(lambda xi: memoryless_step(xi, game, learner1, learner2, gamma, lr, eta))
-    dp = jax.nn.sigmoid(step(x)) - p
-    return p1, p2, dp[:, 0].reshape(p1.shape), dp[:, 1].reshape(p1.shape)
-
+from rlbook.games.matrix import STATE_NAMES, MatrixGame
+from rlbook.learners.naive import memoryless_field, memoryless_trajectories  # noqa: F401 (re-export)
 
 # ----------------------------------------------------------------------------- plots
 

@@ -12,8 +12,8 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlbook.games.matrix import GAMES, OBS_NAMES
-from rlbook.shaping.mfos import MetaParams, MFOSConfig, MFOSPolicy, rollout
+from rlbook.games.matrix import OBS_NAMES
+from rlbook.shaping.mfos import MFOSConfig, MFOSPolicy, meta_params, rollout
 
 
 def replay_summary(
@@ -30,7 +30,7 @@ def replay_summary(
     c = MFOSConfig(game=game, opponent=opponent, opp_lr=float(opp_lr), meta_steps=int(meta_steps))
     if opponent == "self":
         raise ValueError("opponent must be 'nl' or 'lola' for a replay")
-    params = MetaParams(GAMES[c.game], c.opp_lr, c.opp_eta, c.gamma, c.opponent, c.meta_steps)
+    params = meta_params(c)
     net = MFOSPolicy(hidden)
     pol = lambda o: net.apply(policy_params, o)
     keys = jax.random.split(jax.random.key(int(seed)), num_opps)
