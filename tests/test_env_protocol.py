@@ -43,7 +43,7 @@ def test_auto_reset_exactly_once_at_the_episode_end():
     assert int(s) == 1 and float(obs) == 1.0 and not bool(term) and float(r) == 5.0
     obs, s, r, term, trunc, info = env.step(jax.random.key(2), s, 0.0)
     assert bool(term) and int(s) == 0 and float(obs) == -1.0  # the next episode's start
-    assert float(info["final_obs"]) == 2.0  # the observation the episode ended on
+    assert float(info["final_observation"]) == 2.0  # the observation the episode ended on
     obs, s, *_ = env.step(jax.random.key(3), s, 0.0)
     assert int(s) == 1  # a fresh episode goes on: not reset twice
 
@@ -70,7 +70,7 @@ def test_games_follow_the_protocol(name):
         obs, state, reward, term, trunc, info = out
         assert reward.shape == (2,) and bool(trunc) == (t == 2) and not bool(term)
         assert env.observation_space().contains(obs)
-    assert int(state.t) == 0 and "final_obs" in info  # auto-reset after 3 steps
+    assert int(state.t) == 0 and "final_observation" in info  # auto-reset after 3 steps
     obs0, state0 = env.reset(env.split_key(jax.random.key(3))[1])
     np.testing.assert_array_equal(obs, obs0)
 
@@ -86,7 +86,7 @@ def test_mfos_meta_game_is_stateless_and_follows_the_protocol():
     assert int(state.t) == 1 and not bool(trunc)
     obs, state, r, term, trunc, info = env.step(jax.random.key(2), state, phi, params)
     assert bool(trunc) and int(state.t) == 0  # a fresh meta-episode
-    assert set(info) == {"opp_reward", "opp_theta", "final_obs"}
+    assert set(info) == {"opp_reward", "opp_theta", "final_observation"}
 
 
 def test_rfos_meta_mdp_follows_the_protocol():

@@ -39,7 +39,7 @@ def test_episode_is_finite_and_autoresets():
     obs, state, r, term, trunc, info = step(jax.random.key(2), state, a, params)
     assert bool(trunc) and not bool(term)
     np.testing.assert_array_equal(r, [-2, -2])
-    np.testing.assert_array_equal(info["final_obs"][0], [0, 0, 0, 0, 1])  # DD before reset
+    np.testing.assert_array_equal(info["final_observation"][0], [0, 0, 0, 0, 1])  # DD before reset
     np.testing.assert_array_equal(obs[0], [1, 0, 0, 0, 0])  # new episode starts
     assert int(state.t) == 0
 

@@ -33,7 +33,7 @@ def test_gae_matches_plain_loop():
 
 
 def test_truncation_bootstrap_is_exact_for_gae():
-    # one-step trace: truncated step gets r + gamma * V(final_obs), trace reset on done
+    # one-step trace: truncated step gets r + gamma * V(final_observation), trace reset on done
     a, _ = gae(
         jnp.array([1.0 + 0.9 * 5.0]),
         jnp.array([2.0]),

@@ -19,6 +19,7 @@ import numpy as np
 
 from rlbook.config import check_choice
 from rlbook.experiments import Experiment
+from rlbook.rl.progress import progress
 from rlbook.shaping.mfos import MFOSConfig, make_train_ppo, train_eval_es
 
 # (name, game, opponent, extra config)
@@ -59,7 +60,8 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     summary, results = {}, {}
     for name, game, opp, extra in settings(preset):
         cfg = es_config(preset, game, opp, extra)
-        out, trials = train_eval_es(cfg, seed)
+        with progress(cfg.generations, name):
+            out, trials = train_eval_es(cfg, seed)
         r, r_opp = np.asarray(trials.reward), np.asarray(trials.opp_reward)  # [seeds, opps, T]
         results[name] = {
             "mfos_reward_per_seed": r.mean(axis=(1, 2)).tolist(),

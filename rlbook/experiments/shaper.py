@@ -18,6 +18,7 @@ from scipy import stats
 
 from rlbook.config import check_choice
 from rlbook.experiments import Experiment
+from rlbook.rl.progress import progress
 from rlbook.shaping.shaper import ShaperConfig, naive_baseline, train_many
 
 METHODS = {
@@ -56,7 +57,8 @@ def config(preset: str) -> dict:
 def run_ipd_method(cfg: ShaperConfig, seed: int) -> tuple[np.ndarray, dict]:
     """One IPD method over ``cfg.num_seeds`` seeds: the agent's per-seed reward and the results row."""
     t = time.perf_counter()
-    out = train_many(cfg, seed)
+    with progress(cfg.generations, "ES generations"):
+        out = train_many(cfg, seed)
     ev = np.asarray(out.eval_reward)  # [seeds, trials, K, 2]
     agent, co = ev[..., 0].mean((1, 2)), ev[..., 1].mean((1, 2))
     row = {
@@ -73,7 +75,8 @@ def run_ipd_method(cfg: ShaperConfig, seed: int) -> tuple[np.ndarray, dict]:
 def run_grid(cfg: ShaperConfig, seed: int) -> dict:
     """One grid-game run (one seed): rewards, curves and the trained parameters."""
     t = time.perf_counter()
-    out = train_many(cfg, seed, 1)
+    with progress(cfg.generations, "ES generations"):
+        out = train_many(cfg, seed, 1)
     ev = np.asarray(out.eval_reward)[0]
     return {
         "agent": float(ev[..., 0].mean()),

@@ -16,7 +16,7 @@ API as ``rlbook.games.iterated`` (gymnax 1.0 style, single environment, vmap for
 ``step(key, state, action, params) -> (obs, state, reward, terminated, truncated, info)``;
 ``obs`` is f32[2, size*size*4]: each player's **egocentric** view (itself at the centre, channels
 [me, other, my coin, other's coin], jaxmarl's ``egocentric=True`` layout) so both seats share a policy.
-An episode lasts ``num_steps``; the last step returns ``truncated`` and auto-resets (``info["final_obs"]``).
+An episode lasts ``num_steps``; the last step returns ``truncated`` and auto-resets (``info["final_observation"]``).
 
 Differences from jaxmarl: jaxmarl drops the reward of the step that ends an inner episode (it returns
 0 there); we return it. Otherwise a step from the same state with the same key is identical (tested).

@@ -12,7 +12,7 @@ environment; ``jax.vmap`` them over keys/states for many environments. Both play
 
 An episode lasts ``params.num_steps`` rounds; the last step returns ``truncated = True`` (the game is
 never terminated by itself) and the environment resets automatically, as gymnax's ``step`` does: the
-returned ``obs``/``state`` then belong to the next episode, and ``info["final_obs"]`` keeps the last one.
+returned ``obs``/``state`` then belong to the next episode, and ``info["final_observation"]`` keeps the last one.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from flax import struct
 from jax.flatten_util import ravel_pytree
 
 from rlbook.config import check_choice, check_number
+from rlbook.rl import progress
 
 SHAPINGS = ("centered_rank", "z_score", "raw")
 
@@ -178,6 +179,7 @@ def train_es(
 
     def generation(state, xs):
         k, g = xs
+        progress.tick()  # advances a progress bar if one is open; else a no-op
         return es_generation(es, state, k, g, trials, fitness, num_keys, track_mean)
 
     xs = (jax.random.split(key, num_generations), jnp.arange(num_generations))

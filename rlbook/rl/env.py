@@ -8,7 +8,7 @@ params)``; states and params are pytrees. A subclass writes the transition once,
 
 and inherits ``reset`` and ``step``; ``step`` calls ``step_env`` and, when the episode ended
 (``terminated | truncated``), replaces the returned ``obs``/``state`` by a fresh ``reset_env`` (the
-auto-reset, written here once). ``info["final_obs"]`` keeps the observation the episode ended on.
+auto-reset, written here once). ``info["final_observation"]`` keeps the observation the episode ended on.
 Spaces are gymnax's own (``gymnax.environments.spaces``).
 
 ``split_key(key) -> (step_key, reset_key)`` says which key each half receives (gymnax: a split); an
@@ -52,7 +52,7 @@ class Environment:
         """One step with auto-reset: ``(obs, state, reward, terminated, truncated, info)``.
 
         When the episode ends, ``obs`` and ``state`` already belong to the next episode and
-        ``info["final_obs"]`` is the observation of the state the episode ended in."""
+        ``info["final_observation"]`` is the observation of the state the episode ended in."""
         params = self.default_params if params is None else params
         k_step, k_reset = self.split_key(key)
         obs_st, state_st, reward, terminated, truncated, info = self.step_env(
@@ -62,7 +62,7 @@ class Environment:
         done = jnp.logical_or(terminated, truncated)
         state = jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), state_re, state_st)
         obs = jnp.where(done, obs_re, obs_st)
-        return obs, state, reward, terminated, truncated, dict(info, final_obs=obs_st)
+        return obs, state, reward, terminated, truncated, dict(info, final_observation=obs_st)
 
     def action_space(self, params: Any | None = None) -> spaces.Space:
         """One agent's actions; by default ``Discrete(self.num_actions)`` (two-player games: both
