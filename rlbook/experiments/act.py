@@ -38,6 +38,11 @@ from rlbook.act.victim import final_return, mean_return, train_victims, update_r
 from rlbook.config import Config, check_int
 from rlbook.experiments import Experiment
 
+DESCRIPTION = (
+    "Adversarial Cheap Talk on CartPole: harm/help adversaries (ES over full victim "
+    "trainings) vs no/random messages over fresh victims, and the zero-shot test-time hijack"
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class ACTExperimentConfig(Config):
@@ -220,11 +225,4 @@ def evaluate_hijack(hcfg: ACTConfig, env, victims, keys, genome, k_goal, n_goals
     return out
 
 
-EXPERIMENT = Experiment(
-    name="act",
-    description="Adversarial Cheap Talk on CartPole: harm/help adversaries (ES over full victim "
-    "trainings) vs no/random messages over fresh victims, and the zero-shot test-time hijack",
-    run=run,
-    config=config,
-    chapter="07_act",
-)
+EXPERIMENT = Experiment("act", DESCRIPTION, run, config, chapter="07_act")

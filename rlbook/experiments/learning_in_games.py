@@ -21,6 +21,8 @@ from rlbook.experiments import Experiment
 from rlbook.games.matrix import get_game
 from rlbook.learners.naive import LOLA_VARIANTS, simulate
 
+DESCRIPTION = "NL and LOLA (exact values) in IPD and IMP: final rewards and P(cooperate) over seeds"
+
 PAIRINGS = (("nl", "nl"), ("lola", "lola"), ("lola", "nl"))
 GAMES_RUN = ("ipd", "imp")
 
@@ -107,10 +109,10 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
 
 
 EXPERIMENT = Experiment(
-    name="learning_in_games",
-    description="NL and LOLA (exact values) in IPD and IMP: final rewards and P(cooperate) over seeds",
-    run=run,
-    config=config,
+    "learning_in_games",
+    DESCRIPTION,
+    run,
+    config,
     presets=("tiny", "book", "medium", "paper"),
     chapter="01_learning_in_games",
 )

@@ -22,6 +22,8 @@ from rlbook.experiments import Experiment
 from rlbook.rl.progress import progress
 from rlbook.shaping.mfos import MFOSConfig, make_train_ppo, train_eval_es
 
+DESCRIPTION = "M-FOS (ES) vs NL / LOLA / itself in IPD, IMP, Chicken"
+
 # (name, game, opponent, extra config)
 SETTINGS = (
     ("ipd_vs_nl", "ipd", "nl", {}),
@@ -105,11 +107,4 @@ def run_ppo(preset: str = "book", seed: int = 0, log=lambda msg: None):
     return summary, {"reward": r.tolist(), "opp_reward": r_opp.tolist()}
 
 
-EXPERIMENT = Experiment(
-    name="mfos",
-    description="M-FOS (ES) vs NL / LOLA / itself in IPD, IMP, Chicken",
-    run=run,
-    config=config,
-    presets=ES_PRESETS,
-    chapter="02_mfos",
-)
+EXPERIMENT = Experiment("mfos", DESCRIPTION, run, config, presets=ES_PRESETS, chapter="02_mfos")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from rlbook.experiments import Experiment
 from rlbook.experiments.mfos import PPO_PRESETS, ppo_config, run_ppo
 
+DESCRIPTION = "M-FOS with the paper's PPO meta-learner vs NL in the IPD"
+
 EXPERIMENT = Experiment(
-    name="mfos_ppo",
-    description="M-FOS with the paper's PPO meta-learner vs NL in the IPD",
-    run=run_ppo,
-    config=lambda preset: ppo_config(preset).to_dict(),
+    "mfos_ppo",
+    DESCRIPTION,
+    run_ppo,
+    lambda preset: ppo_config(preset).to_dict(),
     presets=tuple(PPO_PRESETS),
     chapter="02_mfos",
 )

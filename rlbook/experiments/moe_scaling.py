@@ -18,6 +18,10 @@ from rlbook.experiments import Experiment
 from rlbook.learners.ppo import NetConfig, PPOConfig, final_return, make_train
 from rlbook.rl.progress import progress
 
+DESCRIPTION = (
+    "PPO on Breakout-MinAtar: Soft MoE critics (1-8 experts) vs dense critics widened x1-x8"
+)
+
 # the sweep of each preset (arms and seeds); the run length of every arm is PPOConfig.PRESETS[preset]
 SWEEP = {
     "tiny": {"seeds": (0,), "experts": (1,), "widths": (1,)},
@@ -108,10 +112,5 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
 
 
 EXPERIMENT = Experiment(
-    name="moe_scaling",
-    description="PPO on Breakout-MinAtar: Soft MoE critics (1-8 experts) vs dense critics widened x1-x8",
-    run=run,
-    config=config,
-    presets=tuple(SWEEP),
-    chapter="09_moe_scaling",
+    "moe_scaling", DESCRIPTION, run, config, presets=tuple(SWEEP), chapter="09_moe_scaling"
 )

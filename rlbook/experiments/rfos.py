@@ -17,6 +17,8 @@ from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.shaping.rfos import RFOSConfig, best_memoryless_reward, episodes_to_known, make_train
 
+DESCRIPTION = "R-FOS: R-max on the discretised meta-MDP vs a Q-learner in matching pennies"
+
 HISTORIES = {"tiny": (1,), "book": (1, 2), "medium": (1, 2, 3), "paper": (2, 3)}  # runs per preset
 
 
@@ -65,10 +67,5 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
 
 
 EXPERIMENT = Experiment(
-    name="rfos",
-    description="R-FOS: R-max on the discretised meta-MDP vs a Q-learner in matching pennies",
-    run=run,
-    config=config,
-    presets=tuple(HISTORIES),
-    chapter="04_rfos",
+    "rfos", DESCRIPTION, run, config, presets=tuple(HISTORIES), chapter="04_rfos"
 )

@@ -21,6 +21,10 @@ from rlbook.experiments import Experiment
 from rlbook.rl.progress import progress
 from rlbook.shaping.shaper import ShaperConfig, naive_baseline, train_many
 
+DESCRIPTION = (
+    "Shaper vs memory reset vs M-FOS(ES) vs Good Shepherd (sampled IPD, seeds) + grid game"
+)
+
 METHODS = {
     "shaper": dict(agent="shaper", memory="carry"),
     "shaper_reset": dict(agent="shaper", memory="reset"),
@@ -130,10 +134,5 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
 
 
 EXPERIMENT = Experiment(
-    name="shaper",
-    description="Shaper vs memory reset vs M-FOS(ES) vs Good Shepherd (sampled IPD, seeds) + grid game",
-    run=run,
-    config=config,
-    presets=tuple(GRIDS),
-    chapter="03_shaper",
+    "shaper", DESCRIPTION, run, config, presets=tuple(GRIDS), chapter="03_shaper"
 )

@@ -17,6 +17,8 @@ from rlbook.experiments import Experiment
 from rlbook.learners.mappo import MAPPOConfig, encode_actor, make_train
 from rlbook.rl.progress import progress
 
+DESCRIPTION = "Recurrent IPPO on SMAX 3m vs the heuristic enemy (greedy-eval win rate, SPS)"
+
 ALGO = "ippo"
 
 
@@ -72,10 +74,5 @@ def run(preset: str = "book", seed: int = 0, log=lambda m: None):
 
 
 EXPERIMENT = Experiment(
-    name="smax_ippo",
-    description="Recurrent IPPO on SMAX 3m vs the heuristic enemy (greedy-eval win rate, SPS)",
-    run=run,
-    config=config,
-    presets=tuple(MAPPOConfig.PRESETS),
-    chapter="08_smax",
+    "smax_ippo", DESCRIPTION, run, config, presets=tuple(MAPPOConfig.PRESETS), chapter="08_smax"
 )

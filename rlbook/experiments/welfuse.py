@@ -30,6 +30,10 @@ from rlbook.shaping.welfuse import (
     run_pairings,
 )
 
+DESCRIPTION = (
+    "Greedy LOLA vs WelFuSe in Chicken (self-play, vs naive) and the non-coincidental games"
+)
+
 PAIRINGS = (
     ("lola", "lola"),
     ("lola", "naive"),
@@ -101,10 +105,5 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
 
 
 EXPERIMENT = Experiment(
-    name="welfuse",
-    description="Greedy LOLA vs WelFuSe in Chicken (self-play, vs naive) and the non-coincidental games",
-    run=run,
-    config=config,
-    presets=("tiny", "book", "paper"),
-    chapter="05_welfuse",
+    "welfuse", DESCRIPTION, run, config, presets=("tiny", "book", "paper"), chapter="05_welfuse"
 )
