@@ -23,7 +23,9 @@ from flax import struct
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 SERIES = ("co2", "sunspots")
-JITTER = 0.02  # observation noise sd of the GP curves (the reference GPCurvesReader's 0.02**2 jitter)
+JITTER = (
+    0.02  # observation noise sd of the GP curves (the reference GPCurvesReader's 0.02**2 jitter)
+)
 
 
 @struct.dataclass

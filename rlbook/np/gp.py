@@ -103,11 +103,12 @@ def fit_periodic(windows: list[tuple[np.ndarray, np.ndarray]], init: dict) -> di
         p = unpack(theta)
         try:
             return -sum(
-                log_marginal(x, y, lambda a, b: periodic_rbf(a, b, p), p["noise"]) for x, y in windows
+                log_marginal(x, y, lambda a, b: periodic_rbf(a, b, p), p["noise"])
+                for x, y in windows
             )
         except (linalg.LinAlgError, ValueError):
             return 1e10
 
     theta0 = np.log([init[k] for k in FIT_KEYS])
-    res = optimize.minimize(nll, theta0, method="L-BFGS-B", options={"maxiter": 60})
+    res = optimize.minimize(nll, theta0, method="L-BFGS-B", options={"maxiter": 25})
     return unpack(res.x)

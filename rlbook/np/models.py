@@ -114,7 +114,9 @@ class NP(nn.Module):
         if self.latent:
             h = self.lat_enc(xy)
             prior = self.lat_head(jnp.concatenate(masked_mean(h, mask_c), -1))
-            post = self.lat_head(jnp.concatenate(masked_mean(h, jnp.maximum(mask_c, mask_post)), -1))
+            post = self.lat_head(
+                jnp.concatenate(masked_mean(h, jnp.maximum(mask_c, mask_post)), -1)
+            )
             q = post if posterior else prior
             z = q.mu + q.sd * jax.random.normal(key, q.mu.shape)
             parts.append(z)

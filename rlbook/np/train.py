@@ -49,7 +49,9 @@ class NPConfig(Config):
     chunk: int = 20  # L: fast steps per chunk
     n_chunks: int = 20  # K
     max_forecast: int = 2  # training sequences end with U{1..max_forecast} context-free chunks
-    n_train_seq: int = 0  # two_tank: size of the fixed training pool (0 = fresh sequences every step)
+    n_train_seq: int = (
+        0  # two_tank: size of the fixed training pool (0 = fresh sequences every step)
+    )
     gp_points: int = 50
 
     def validate(self) -> None:
