@@ -126,7 +126,9 @@ def test_masked_mean_permutation_padding_and_empty():
     perm = jnp.array([5, 2, 0, 4, 3, 1])
     r2, _ = masked_mean(h[perm], m[perm])
     np.testing.assert_allclose(r, r2, atol=1e-6)
-    r3, _ = masked_mean(jnp.concatenate([h, 9 * jnp.ones((3, 4))]), jnp.concatenate([m, jnp.zeros(3)]))
+    r3, _ = masked_mean(
+        jnp.concatenate([h, 9 * jnp.ones((3, 4))]), jnp.concatenate([m, jnp.zeros(3)])
+    )
     np.testing.assert_allclose(r, r3, atol=1e-6)
     np.testing.assert_allclose(r, h[m > 0].mean(0), atol=1e-6)
     r0, f0 = masked_mean(h, jnp.zeros(6))
