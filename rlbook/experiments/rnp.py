@@ -31,6 +31,11 @@ from rlbook.np import data, gp
 from rlbook.np.metrics import to_floats
 from rlbook.np.train import NPConfig, eval_batch, evaluate, make_model, make_train, predict
 
+DESCRIPTION = (
+    "CNP/NP vs GP oracle on GP curves; RNP-style vs NP on a drifting oscillator; co2, sunspots, "
+    "two-tank"
+)
+
 SERIES_SHAPE = {"co2": dict(chunk=26, n_chunks=8), "sunspots": dict(chunk=11, n_chunks=5)}
 SERIES_KERNEL = {  # initial GP hyperparameters (times in steps), fitted on training windows
     "co2": dict(
@@ -303,10 +308,5 @@ def _summary(res: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
-    name="rnp",
-    description="CNP/NP vs GP oracle on GP curves; RNP-style vs NP on a drifting oscillator; co2, sunspots, two-tank",
-    run=run,
-    config=config,
-    presets=("book", "paper"),
-    chapter="11_rnp",
+    "rnp", DESCRIPTION, run, config, presets=("tiny", "book", "paper"), chapter="11_rnp"
 )

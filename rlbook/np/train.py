@@ -33,6 +33,7 @@ SEQUENCE_TASKS = TASKS[1:]
 @dataclasses.dataclass(frozen=True)
 class NPConfig(Config):
     PRESETS: ClassVar[dict] = {
+        "tiny": dict(hidden=8, dz=4, ds=8, steps=3, batch=2, lr=1e-3),  # smoke test
         "book": dict(hidden=64, dz=32, ds=64, steps=2000, batch=16, lr=1e-3),
         # the NP reference notebooks' sizes; the RNP's own sizes are not known (reconstruction)
         "paper": dict(hidden=128, dz=128, ds=128, steps=100_000, batch=16, lr=1e-4),
