@@ -38,13 +38,17 @@ def test_tables_match_the_reference_yaml(game, n):
             if want is None:
                 assert np.isnan(table[d, a]), (game, n, d, a)
             else:
-                np.testing.assert_allclose(table[d, a], want, atol=5e-3, err_msg=f"{game} {n} {d} {a}")
+                np.testing.assert_allclose(
+                    table[d, a], want, atol=5e-3, err_msg=f"{game} {n} {d} {a}"
+                )
 
 
 def test_two_player_tables():
     np.testing.assert_allclose(npl.payoff_table("ipd", 2)[[0, 1, 1, 2], [0, 0, 1, 1]], [2, 0, 3, 1])
     # the reference's 2pl_sh.yaml: [[3, .], [-3, 0], [., 0]]
-    np.testing.assert_allclose(npl.payoff_table("stag_hunt", 2)[[0, 1, 1, 2], [0, 0, 1, 1]], [3, -3, 0, 0])
+    np.testing.assert_allclose(
+        npl.payoff_table("stag_hunt", 2)[[0, 1, 1, 2], [0, 0, 1, 1]], [3, -3, 0, 0]
+    )
 
 
 def test_bad_inputs_raise():
@@ -217,7 +221,9 @@ def test_config_validation():
 
 
 def test_train_shapes_and_common_co_players():
-    c = NPOSConfig.preset("book", n=3, generations=2, popsize=4, num_opps=2, meta_steps=5, eval_opps=3)
+    c = NPOSConfig.preset(
+        "book", n=3, generations=2, popsize=4, num_opps=2, meta_steps=5, eval_opps=3
+    )
     out = jax.jit(make_train(c))(jax.random.key(0))
     assert out.fitness.shape == (2, 1) and out.eval.value.shape == (3, 5, 3)
     assert np.all(np.isfinite(out.eval.value))

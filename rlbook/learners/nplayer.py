@@ -18,18 +18,29 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rlbook.games.nplayer import NPlayerGame, _check_game, exact_value, exact_value_unnormalised
+from rlbook.games.nplayer import (
+    NPlayerGame,
+    _check_game,
+    exact_value,
+    exact_value_unnormalised,
+    value_and_own_grads,
+)
 
 KINDS = ("nl", "lola")
 
 
 def value_and_naive_grads(thetas, game: NPlayerGame, gamma=0.96):
-    """``(V [n], G [n, 2^n + 1])``: every player's un-normalised value and, row i, grad_i V_i.
+    """``(V [n], G [n, 2^n + 1])``: every player's un-normalised value and, row i, grad_i V_i
+    (closed form, ``rlbook.games.nplayer.value_and_own_grads``)."""
+    return value_and_own_grads(thetas, game, gamma)
 
-    One forward solve and n backward ones (a vmapped VJP); the cross terms grad_j V_i are dropped."""
+
+def naive_grads_autodiff(thetas, game: NPlayerGame, gamma=0.96) -> jax.Array:
+    """``naive_grads`` by reverse-mode autodiff (one backward pass per player); what LOLA
+    differentiates through (its second-order graph compiles far faster than the closed form's)."""
     v, vjp = jax.vjp(lambda th: exact_value_unnormalised(th, game, gamma), thetas)
     (jac,) = jax.vmap(vjp)(jnp.eye(game.n, dtype=v.dtype))  # [n (value), n (seat), D]
-    return v, jnp.einsum("iid->id", jac)
+    return jnp.einsum("iid->id", jac)
 
 
 def naive_grads(thetas, game: NPlayerGame, gamma=0.96) -> jax.Array:
@@ -43,7 +54,7 @@ def lola_grad(thetas, i: int, game: NPlayerGame, gamma=0.96, eta=1.0) -> jax.Arr
 
     def lookahead_value(x):
         th = thetas.at[i].set(x)
-        th_next = th + eta * others * naive_grads(th, game, gamma)
+        th_next = th + eta * others * naive_grads_autodiff(th, game, gamma)
         return exact_value_unnormalised(th_next, game, gamma)[i]
 
     return jax.grad(lookahead_value)(thetas[i])

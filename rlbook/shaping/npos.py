@@ -40,7 +40,7 @@ class NPOSConfig(Config):
     sigma 0.04 x 0.999 down to 0.01, Adam 0.1; still on the exact game)."""
 
     PRESETS: ClassVar[dict] = {
-        "book": dict(popsize=32, num_opps=4, generations=60, meta_steps=50, hidden=16),
+        "book": dict(popsize=32, num_opps=4, generations=24, meta_steps=50, hidden=16),
         "medium": dict(popsize=64, num_opps=8, generations=200, meta_steps=100, hidden=32),
         "paper": dict(
             popsize=50,
@@ -66,7 +66,7 @@ class NPOSConfig(Config):
     hidden: int = 16
     popsize: int = 32
     num_opps: int = 4
-    generations: int = 60
+    generations: int = 24
     sigma: float = 0.05
     sigma_decay: float = 1.0
     sigma_limit: float = 0.0
