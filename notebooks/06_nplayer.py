@@ -258,7 +258,7 @@ plt.show()
 # 50 learning steps.
 
 # %%
-book = json.loads((DATA / "nplayer_book.json").read_text())
+book = json.loads((DATA / f"nplayer_{PRESET}.json").read_text())
 S, R = book["summary"], book["results"]
 rows = []
 for key_, res in R.items():  # keys "{game}_n{N}_{mix}"
@@ -357,7 +357,7 @@ display(wn.make_welfare_explorer())
 # %%
 # NBVAL_IGNORE_OUTPUT
 # why: last digits depend on the CPU's vector code
-wv = wn.welfare_vs_n("ipd", "nl", ns=(2, 3), n_runs=8, n_steps=50)
+wv = wn.welfare_vs_n("ipd", "nl", ns=(2, 3), n_runs=16, n_steps=50)
 print("NL-only N-IPD welfare at N = 2, 3:", fmt(np.array(wv["welfare"])))
 assert all(
     d <= w < 0.5 * (c + d) for w, c, d in zip(wv["welfare"], wv["all_c"], wv["all_d"], strict=True)
@@ -404,7 +404,8 @@ print(
 # %% [markdown]
 # **Why.** The exact game removes sampling noise, so NL-only populations reliably slide towards
 # all-D in the N-IPD and a shaper's advantage is visible with 2 seeds; but 24 generations of
-# a population of 32 is about a hundredth of the reference's ES budget, so the shapers are far from
+# a population of 32 with 4 co-player draws is a few thousandths of the reference's ES budget
+# (population 50, 10 co-players, 2000 generations), so the shapers are far from
 # converged and the N-trend rests on 2 seeds. Both LOLA and the shaper are measured against the
 # same held-out co-players.
 #

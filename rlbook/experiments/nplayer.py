@@ -38,7 +38,7 @@ class NPlayerExperiment(Config):
             num_seeds=2,
             cells=tuple(
                 [(g, n, m) for g in ("ipd",) for n in (3, 4, 5) for m in ("nl", "lola", "shaper")]
-                + [("stag_hunt", 5, m) for m in ("nl", "shaper", "two_shapers")]
+                + [("stag_hunt", 5, m) for m in ("nl", "two_shapers")]
             ),
         ),
         "medium": dict(
