@@ -158,6 +158,8 @@ assert s7["best_defectors"] == 3 and s7["welfare_all_d"] == 0.0
 show_source(npl.visitation_probs)
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+# why: last digits depend on the CPU's vector code
 n = 3
 g3 = npl.make_game("ipd", n)
 th = jax.random.normal(key, (n, 2**n + 1))
@@ -323,10 +325,14 @@ assert min(R["ipd_n3_shaper"]["welfare"]) > max(R["ipd_n3_nl"]["welfare"])
 # ### Two shapers in a majority game
 #
 # The stag hunt at N = 5 needs three cooperators. With two ES shapers among three naive learners,
-# each shaper optimises its own reward:
+# each shaper optimises its own reward (the book preset runs NL-only and two shapers here):
 
 # %%
-sh = {mix: R[f"stag_hunt_n5_{mix}"] for mix in ("nl", "shaper", "two_shapers")}
+sh = {
+    mix: R[f"stag_hunt_n5_{mix}"]
+    for mix in ("nl", "shaper", "two_shapers")
+    if f"stag_hunt_n5_{mix}" in R
+}
 print(
     table(
         [
@@ -372,7 +378,6 @@ assert all(
 
 # %%
 two = S["stag_hunt_welfare_two_shapers_n5"]
-one = S["stag_hunt_welfare_shaper_n5"]
 nl5 = S["stag_hunt_welfare_nl_n5"]
 shrinks = gain[3] > gain[4] > gain[5]
 print(
@@ -394,7 +399,7 @@ print(
             {
                 "claim": "several shapers in a majority game -> poor welfare",
                 "paper": "abstract",
-                "rlbook (book)": f"stag hunt N=5: 2 shapers {fmt(two, 3)}, 1 shaper {fmt(one, 3)}, NL {fmt(nl5, 3)} (all-C 3)",
+                "rlbook (book)": f"stag hunt N=5: 2 shapers {fmt(two, 3)}, NL-only {fmt(nl5, 3)} (all-C 3)",
                 "verdict": "reproduced" if two < 0.5 * 3 else "not at this scale",
             },
         ]

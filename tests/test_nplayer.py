@@ -232,3 +232,15 @@ def test_train_shapes_and_common_co_players():
     # same held-out co-players: the naive seats start from the same logits
     np.testing.assert_allclose(nl.eval.thetas[:, 0, 2:], out.eval.thetas[:, 0, 2:])
     assert trial_welfare(nl.eval).shape == (3,)
+
+
+def test_solve_dd_matches_lapack():
+    for n in (2, 3, 4):
+        s = 2**n
+        p = jax.nn.softmax(jax.random.normal(jax.random.key(n), (s, s)), axis=1)
+        a = jnp.eye(s) - 0.96 * p
+        b = jax.random.normal(jax.random.key(10 + n), (s, 3))
+        np.testing.assert_allclose(npl.solve_dd(a, b), jnp.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(
+            npl.solve_dd(a.T, b[:, 0]), jnp.linalg.solve(a.T, b[:, 0]), rtol=1e-3, atol=1e-4
+        )

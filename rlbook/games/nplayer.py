@@ -204,6 +204,30 @@ def _joint_probs(p, bits):
     return jnp.prod(pick, axis=-1)
 
 
+def solve_dd(a, b):
+    """Solve ``a x = b`` for a diagonally dominant ``a`` [S, S] (``b``: [S] or [S, k]) by Gauss-Jordan
+    elimination without pivoting, as plain XLA ops in a ``fori_loop``.
+
+    ``I - gamma P`` with a stochastic P is diagonally dominant by rows and its transpose by columns, so
+    no pivoting is needed. Why not ``jnp.linalg.solve``: its batched LAPACK call, vmapped over a
+    population inside XLA:CPU's thread pool, was seen to deadlock on a loaded 2-core machine."""
+    size = a.shape[0]
+    vec = b.ndim == 1
+    aug = jnp.concatenate([a, b[:, None] if vec else b], axis=1)
+    idx = jnp.arange(size)
+
+    def eliminate(k, aug):
+        row = jax.lax.dynamic_index_in_dim(aug, k, axis=0, keepdims=False)
+        row = row / row[k]
+        col = jax.lax.dynamic_index_in_dim(aug, k, axis=1, keepdims=False)
+        is_k = idx == k
+        aug = aug - jnp.where(is_k, 0.0, col)[:, None] * row[None, :]
+        return jnp.where(is_k[:, None], row[None, :], aug)
+
+    x = jax.lax.fori_loop(0, size, eliminate, aug)[:, size:]
+    return x[:, 0] if vec else x
+
+
 def visitation_probs(probs, gamma=0.96) -> jax.Array:
     """Discounted joint-state visitation ``M = d0^T (I - gamma P)^-1`` from cooperation probabilities.
 
@@ -218,7 +242,7 @@ def visitation_probs(probs, gamma=0.96) -> jax.Array:
     p_state = _by_state(probs, n)  # [2^n (from), n]
     trans = _joint_probs(p_state, bits)  # [2^n (from), 2^n (to)]
     a = jnp.eye(2**n, dtype=trans.dtype) - gamma * trans
-    return jnp.linalg.solve(a.T, d0)
+    return solve_dd(a.T, d0)
 
 
 def visitation(thetas, gamma=0.96) -> jax.Array:
@@ -269,8 +293,8 @@ def value_and_own_grads(thetas, game: NPlayerGame, gamma=0.96):
     trans, d0 = jnp.prod(q, axis=-1), jnp.prod(q0, axis=-1)
     a = jnp.eye(2**n, dtype=trans.dtype) - gamma * trans
     rew = reward_matrix(game)  # [S, n]
-    m = jnp.linalg.solve(a.T, d0)  # [S]
-    w = jnp.linalg.solve(a, rew)  # [S, n]
+    m = solve_dd(a.T, d0)  # [S]
+    w = solve_dd(a, rew)  # [S, n]
     eye = jnp.eye(n, dtype=bool)
     rows = []
     for i in range(n):
