@@ -86,9 +86,11 @@ def test_impossible_cells_are_never_read(game):
         g = npl.make_game(game, n)
         r = np.asarray(npl.reward_matrix(g))
         assert np.all(np.isfinite(r))  # the NaN cells never enter the rewards
-        th = 3.0 * jax.random.normal(jax.random.key(n), (n, 2**n + 1))
-        v, gr = jax.jit(npl.value_and_own_grads)(th, g)
-        assert np.all(np.isfinite(v)) and np.all(np.isfinite(gr))
+    # and values and gradients built from them stay finite (one N keeps the test quick)
+    g = npl.make_game(game, 4)
+    th = 3.0 * jax.random.normal(jax.random.key(4), (4, 17))
+    v, gr = jax.jit(npl.value_and_own_grads)(th, g)
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(gr))
 
 
 def _random_thetas(seed, n, batch=16, scale=2.0):
