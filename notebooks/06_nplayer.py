@@ -431,8 +431,11 @@ print(
 #   $\partial V_i = \partial d_0 \cdot W_i + \gamma\, M\, \partial P\, W_i$, where $P$ depends on
 #   $\theta_i$ only through player $i$'s factor of each joint-action probability. It equals autodiff
 #   (tested) and is about ten times faster than one backward pass per player at N = 5.
-# * The rotations are permutation matrices applied as matmuls, not gathers: XLA:CPU's batched
-#   scatter (a gather's gradient) was seen to hang at vmapped batches of 128.
+# * The rotations are permutation matrices applied as matmuls, not gathers, and the linear solves
+#   are rlbook's own Gauss-Jordan elimination without pivoting (`npl.solve_dd`; $I - \gamma P$ is
+#   diagonally dominant, so no pivoting is needed). On the loaded 2-core machine this chapter was
+#   built on, vmapped scans with batched scatters (a gather's gradient) or batched LAPACK solves
+#   stopped with every XLA thread waiting; plain matmuls and elimination loops did not.
 # * The reference puts the start state last (index $2^N$) and uses $\pm 1000$ in impossible cells;
 #   rlbook puts it first (index 0, as in Chapter 1) and uses NaN.
 # * The reference trains PPO-with-memory learners on the sampled game; rlbook's co-players are
