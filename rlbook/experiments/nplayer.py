@@ -20,6 +20,11 @@ from rlbook.config import Config, check_int
 from rlbook.experiments import Experiment
 from rlbook.shaping.npos import NPOSConfig, make_train, trial_welfare
 
+DESCRIPTION = (
+    "N-player opponent shaping: welfare of NL-only, one LOLA, one or two ES shapers among "
+    "naive learners on the exact N-player games (N = 3-5), several seeds"
+)
+
 # mix name -> (NPOSConfig.mix, num_leaders)
 MIXES = {
     "nl": ("nl", 0),
