@@ -32,12 +32,12 @@
 # | 3 | [Opponent shaping with memory, at scale](03_shaper.ipynb) | Shaper (Khan, Willi et al., 2024) | ready |
 # | 4 | [The sample complexity of opponent shaping](04_rfos.ipynb) | R-FOS (Fung, Willi et al., 2024) | ready |
 # | 5 | [Welfare equilibria in non-coincidental games](05_welfuse.ipynb) | WelFuSe (Levi, Lu, Willi et al., 2024) | ready |
-# | 6 | Opponent shaping with N players | Leading the Pack (Souly, Willi et al., 2023) | planned |
+# | 6 | [Opponent shaping with N players](06_nplayer.ipynb) | Leading the Pack (Souly, Willi et al., 2023) | ready |
 # | 7 | [Adversarial cheap talk](07_act.ipynb) | ACT (Lu, Willi et al., 2023) | ready |
 # | 8 | [Multi-agent RL at JAX speed: SMAX, IPPO, MAPPO](08_smax.ipynb) | JaxMARL (Rutherford et al., 2024) | ready |
 # | 9 | [Mixtures of experts unlock parameter scaling](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
 # | 10 | Mixtures of experts across RL settings | Willi, Obando-Ceron et al., 2024 | planned |
-# | 11 | Recurrent neural processes | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | planned |
+# | 11 | [Recurrent neural processes](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
 #
 # Chapters marked *planned* are not written yet.
 

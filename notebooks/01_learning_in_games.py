@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Chapter 1: Learning in matrix games: naive learners and LOLA
+# # 1. Learning in matrix games: naive learners and LOLA
 #
 # Two agents who each follow the gradient of their own return are a poor model of learning when the
 # other agent is learning too: each treats the other as part of a fixed environment, although the

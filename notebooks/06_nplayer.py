@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Opponent shaping with N players
+# # 6. Opponent shaping with N players
 #
 # **Where this stands.** Chapters 1-3 followed one non-stationarity: *the other learner*. A naive
 # learner treats its co-player as part of the environment; LOLA, M-FOS and Shaper exploit the fact

@@ -59,12 +59,21 @@ WIDGETS: dict[str, WidgetCheck] = {
     "03_shaper": WidgetCheck("make_coplayer_explorer(", "slider", 3),
     "04_rfos": WidgetCheck("make_constants_explorer(", "slider", 2),
     "05_welfuse": WidgetCheck("make_lookahead_explorer(", "slider", 3),
+    "06_nplayer": WidgetCheck("make_table_explorer(", "slider", 2),
     "07_act": WidgetCheck("make_heatmap_explorer(", "slider", 2),
     "08_smax": WidgetCheck("make_episode_viewer(", "dropdown", 1),
     "09_moe_scaling": WidgetCheck("router_widget(", "slider", 2),
+    "11_rnp": WidgetCheck("context_widget(", "slider", 3),
 }
 # Chapters CI covers after `make test` (make browser alone covers every chapter in WIDGETS).
-CI_CHAPTERS = ("01_learning_in_games", "05_welfuse", "07_act", "08_smax")
+CI_CHAPTERS = (
+    "01_learning_in_games",
+    "05_welfuse",
+    "06_nplayer",
+    "07_act",
+    "08_smax",
+    "11_rnp",
+)
 
 
 def free_port() -> int:
