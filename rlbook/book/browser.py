@@ -60,7 +60,7 @@ WIDGETS: dict[str, WidgetCheck] = {
     "04_rfos": WidgetCheck("make_constants_explorer(", "slider", 2),
     "05_welfuse": WidgetCheck("make_lookahead_explorer(", "slider", 3),
     "06_nplayer": WidgetCheck("make_table_explorer(", "slider", 2),
-    "07_act": WidgetCheck("make_heatmap_explorer(", "slider", 2),
+    "07_act": WidgetCheck("make_heatmap_explorer(", "slider", 8),  # snapshots every 4 generations
     "08_smax": WidgetCheck("make_episode_viewer(", "dropdown", 1),
     "09_moe_scaling": WidgetCheck("router_widget(", "slider", 2),
     "11_rnp": WidgetCheck("context_widget(", "slider", 3),
