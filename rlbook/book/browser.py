@@ -72,7 +72,6 @@ CI_CHAPTERS = (
     "06_nplayer",
     "07_act",
     "08_smax",
-    "11_rnp",
 )
 
 
@@ -179,7 +178,7 @@ def move_widget(page, check: WidgetCheck, shots: Path, name: str) -> bool:
     cell = page.locator(".jp-CodeCell", has_text=check.cell).first
     cell.scroll_into_view_if_needed()
     # the redrawn part: the widget's Output area (the figure), not the control that was moved
-    out = cell.locator(".widget-output")
+    out = cell.locator(".widget-output").filter(visible=True)
     out = out.first if out.count() else cell.locator(".jp-Cell-outputWrapper")
     time.sleep(2.0)  # let the first drawing land
     before = out.screenshot(path=str(shots / f"{name}_widget_before.png"))
