@@ -72,6 +72,7 @@ CI_CHAPTERS = (
     "06_nplayer",
     "07_act",
     "08_smax",
+    "11_rnp",
 )
 
 
