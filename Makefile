@@ -14,6 +14,9 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 export JAX_PLATFORMS ?= cpu
 
+# Test workers (one test file or notebook each at a time): XLA compiles on one thread, so two
+# workers keep both cores of a laptop busy. TEST_JOBS=0 runs everything in one process.
+TEST_JOBS ?= 2
 PYTEST_NBVAL := -p no:cacheprovider tests/ notebooks/ --nbval --nbval-current-env \
   --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600 \
   --nbval-kernel-startup-timeout=120 --durations=30
@@ -55,7 +58,7 @@ unit: venv
 	env -u MPLBACKEND $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests/
 
 test: venv lint
-	env -u MPLBACKEND timeout 4800 $(BIN)/python -m pytest $(PYTEST_NBVAL)
+	env -u MPLBACKEND timeout 4800 $(BIN)/python -m pytest $(PYTEST_NBVAL) -n $(TEST_JOBS) --dist loadfile
 
 # Regenerate notebook outputs deterministically (all, or one: NB=notebooks/01_learning_in_games.ipynb).
 # 00_index lists the registered experiments: regenerate it too after adding one.

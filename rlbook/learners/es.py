@@ -33,6 +33,7 @@ from jax.flatten_util import ravel_pytree
 
 from rlbook.config import check_choice, check_number
 from rlbook.rl import progress
+from rlbook.rl.shard import on_batch_axis
 
 SHAPINGS = ("centered_rank", "z_score", "raw")
 
@@ -110,7 +111,8 @@ class OpenES:
 
     def ask(self, key: jax.Array, state: ESState) -> tuple[Any, ESState]:
         """A population as a pytree whose leaves have a leading [popsize] axis."""
-        return jax.vmap(self._unravel)(self.ask_flat(key, state)), state
+        population = jax.vmap(self._unravel)(self.ask_flat(key, state))
+        return on_batch_axis(population), state  # split over devices under a mesh (rlbook.rl.shard)
 
     def tell(self, state: ESState, population: Any, fitness: jax.Array) -> ESState:
         """Update the mean from ``fitness`` [popsize] (higher is better) of ``population``."""

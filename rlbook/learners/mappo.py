@@ -326,6 +326,7 @@ def env_step(runner: RunnerState, _, cfg: MAPPOConfig, nets: Nets, env):
     acts = split_agents(env, action, cfg.num_envs)
     step_keys = jax.random.split(k_step, cfg.num_envs)
     obs2, state2, rew, dones, infos = jax.vmap(env.step)(step_keys, state, acts)
+    obs2, state2 = rl.on_batch_axis((obs2, state2))  # envs split over devices under a mesh
     done_all = dones["__all__"]
     agent_done = stack_agents(env, dones)
     glob = jnp.tile(done_all, len(env.agents))

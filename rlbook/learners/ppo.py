@@ -40,6 +40,7 @@ from rlbook.rl import (  # noqa: F401  (gae, minibatch_indices, normalise: re-ex
     track_returns,
 )
 from rlbook.rl.networks import NET_KINDS, ActorCritic, NetConfig, Torso  # noqa: F401  (re-exported)
+from rlbook.rl.shard import on_batch_axis
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +151,7 @@ def init_runner(key, config: PPOConfig, network: ActorCritic, env, env_params) -
         apply_fn=network.apply, params=params, tx=make_optimizer(lr, c.max_grad_norm)
     )
     resets = jax.random.split(k_reset, c.num_envs)
-    obs, env_state = jax.vmap(env.reset, (0, None))(resets, env_params)
+    obs, env_state = on_batch_axis(jax.vmap(env.reset, (0, None))(resets, env_params))
     return RunnerState(ts, env_state, obs, jnp.zeros(c.num_envs), key)
 
 
@@ -179,6 +180,7 @@ def env_step(runner: RunnerState, _, config: PPOConfig, network, env, env_params
     nobs, env_state, reward, term, trunc, info = jax.vmap(env.step, (0, 0, 0, None))(
         step_keys, env_state, action, env_params
     )
+    nobs, env_state = on_batch_axis((nobs, env_state))  # envs split over devices under a mesh
     done = jnp.logical_or(term, trunc)
     r_aug = reward
     if config.bootstrap_truncated:

@@ -1,7 +1,8 @@
 """The RL core every learner in rlbook uses: returns and advantages, PPO's losses, categorical helpers,
 the epoch/minibatch update loop and the optimiser, episode statistics, the ``TrainOutput`` every
 ``make_train`` returns, and (in ``rlbook.rl.networks``) the torso / actor-critic networks. One copy of
-each; learners and meta-learners import from here.
+each; learners and meta-learners import from here. ``rlbook.rl.shard`` splits a batch axis (seeds,
+population, environments) over devices.
 """
 
 from rlbook.rl import progress
@@ -15,11 +16,13 @@ from rlbook.rl.losses import (
 from rlbook.rl.output import TrainOutput
 from rlbook.rl.returns import discounted_returns, gae, normalise
 from rlbook.rl.seeds import seed_keys, train_seeds
+from rlbook.rl.shard import batch_mesh, on_batch_axis
 from rlbook.rl.stats import episode_count, episode_mean, track_returns
 from rlbook.rl.update import linear_schedule, make_optimizer, minibatch_indices, run_epochs
 
 __all__ = [
     "TrainOutput",
+    "batch_mesh",
     "categorical_entropy",
     "categorical_logp",
     "categorical_logp_entropy",
@@ -33,6 +36,7 @@ __all__ = [
     "make_optimizer",
     "minibatch_indices",
     "normalise",
+    "on_batch_axis",
     "progress",
     "run_epochs",
     "seed_keys",
