@@ -86,3 +86,8 @@ def test_summary_is_last_stdout_line_and_out_has_provenance(monkeypatch, capsys,
     assert {"git_commit", "jax_version", "device", "wall_s"} <= set(prov)
     assert record["results"]["curve"] == [1, 2, 3]
     assert seen == {"preset": "book", "seed": 2}
+
+
+def test_devices_beyond_the_visible_count_is_refused(capsys):
+    assert main(["learning_in_games", "--preset", "tiny", "--devices", "0"]) == 2
+    assert "--devices=0 must be in [1, " in capsys.readouterr().err

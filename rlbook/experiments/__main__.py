@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from rlbook.rl.shard import batch_mesh
+
 from . import PRESETS, get_experiment, registry
 
 
@@ -67,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="book", help=f"one of {', '.join(PRESETS)}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="write results + provenance JSON here")
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="split the seed / population / environment axis over this many devices (default 1)",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="several hosts: call jax.distributed.initialize() first (then --devices counts all hosts)",
+    )
     args = p.parse_args(argv)
 
     reg = registry()
@@ -93,9 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{exp.name} {time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
+    import jax
+
+    if args.distributed:
+        jax.distributed.initialize()  # cluster settings from the environment (SLURM, TPU, JAX_*)
+    if not 1 <= args.devices <= jax.device_count():
+        print(
+            f"error: --devices={args.devices} must be in [1, {jax.device_count()}] (devices visible)",
+            file=sys.stderr,
+        )
+        return 2
     t0 = time.perf_counter()
-    log(f"preset={args.preset} seed={args.seed}")
-    summary, results = exp.run(args.preset, args.seed, log)
+    log(f"preset={args.preset} seed={args.seed} devices={args.devices}")
+    if args.devices > 1:
+        with jax.set_mesh(batch_mesh(args.devices)):
+            summary, results = exp.run(args.preset, args.seed, log)
+    else:
+        summary, results = exp.run(args.preset, args.seed, log)
     wall = time.perf_counter() - t0
     summary = dict(summary)
     summary.setdefault("wall_s", round(wall, 2))
