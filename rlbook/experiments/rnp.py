@@ -12,7 +12,8 @@ Arms (every one trained by ``rlbook.np.train.make_train`` from the preset's size
   locally periodic kernel) on windows of the last 20-25% of each series, one forecast chunk;
 * two-tank system identification: the RNP trained on a fixed pool of 1, 4 or 16 sequences.
 
-The real-series and two-tank arms train for half the preset's steps. ``results`` keeps every score, the
+The real-series and two-tank arms train for half the preset's steps; the ``tiny`` smoke preset keeps one
+series and one pool so that it exercises every model and task in a fraction of the compile time. ``results`` keeps every score, the
 training curves, runtime against n, and the trained parameters of the models the chapter's widgets use.
 """
 
@@ -59,6 +60,17 @@ SERIES_KERNEL = {  # initial GP hyperparameters (times in steps), fitted on trai
 }
 TANK_POOLS = (1, 4, 16)
 KEEP_PARAMS = ("gp_cnp", "gp_np", "oscillator_rnp", "oscillator_np")
+RUNTIME_NS = (10, 100, 300, 1000, 2000)
+
+
+def series_names(preset: str) -> tuple[str, ...]:
+    """The real series of a preset: ``tiny`` (the smoke test) runs one, every other preset both."""
+    return ("sunspots",) if preset == "tiny" else tuple(SERIES_SHAPE)
+
+
+def tank_pools(preset: str) -> tuple[int, ...]:
+    """Two-tank training-pool sizes: ``tiny`` runs one, every other preset all of ``TANK_POOLS``."""
+    return TANK_POOLS[:1] if preset == "tiny" else TANK_POOLS
 
 
 def arms(preset: str) -> dict[str, NPConfig]:
@@ -70,10 +82,12 @@ def arms(preset: str) -> dict[str, NPConfig]:
         "oscillator_rnp": base.replace(model="rnp", task="oscillator"),
         "oscillator_np": base.replace(model="np", task="oscillator"),
     }
-    for name, shape in SERIES_SHAPE.items():
+    for name in series_names(preset):
         for model in ("rnp", "np", "lstm"):
-            out[f"{name}_{model}"] = base.replace(model=model, task=name, steps=half, **shape)
-    for n in TANK_POOLS:
+            out[f"{name}_{model}"] = base.replace(
+                model=model, task=name, steps=half, **SERIES_SHAPE[name]
+            )
+    for n in tank_pools(preset):
         out[f"two_tank_rnp_{n}"] = base.replace(
             model="rnp", task="two_tank", n_chunks=10, steps=half, n_train_seq=n
         )
@@ -217,7 +231,7 @@ def run_series(name: str, trained: dict, key, log) -> dict:
     return res
 
 
-def runtime_vs_n(trained: dict, ns=(10, 100, 300, 1000, 2000), repeats: int = 3) -> dict:
+def runtime_vs_n(trained: dict, ns=RUNTIME_NS, repeats: int = 3) -> dict:
     """Seconds per prediction at n contexts and n targets: NP forward (jitted) vs exact GP (float64)."""
     cfg, params = trained["gp_np"]
     model = make_model(cfg)
@@ -268,12 +282,13 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     res = {"gp_curves": run_gp_curves(trained, jax.random.fold_in(k_eval, 0), log)}
     res["oscillator"] = run_oscillator(trained, jax.random.fold_in(k_eval, 1), log)
     for j, name in enumerate(SERIES_SHAPE):
-        res[name] = run_series(name, trained, jax.random.fold_in(k_eval, 2 + j), log)
+        if name in series_names(preset):
+            res[name] = run_series(name, trained, jax.random.fold_in(k_eval, 2 + j), log)
     tank_batch = eval_batch(trained["two_tank_rnp_1"][0], jax.random.fold_in(k_eval, 9), 128, 1)
     res["two_tank"] = {
-        n: _scores(*trained[f"two_tank_rnp_{n}"], tank_batch, k_eval) for n in TANK_POOLS
+        n: _scores(*trained[f"two_tank_rnp_{n}"], tank_batch, k_eval) for n in tank_pools(preset)
     }
-    res["runtime"] = runtime_vs_n(trained)
+    res["runtime"] = runtime_vs_n(trained, RUNTIME_NS[:2] if preset == "tiny" else RUNTIME_NS)
     res["loss_curves"] = curves
     res["params"] = {name: params_to_text(trained[name][1]) for name in KEEP_PARAMS}
     summary = _summary(res)
@@ -298,11 +313,11 @@ def _summary(res: dict) -> dict:
         "gp_cnp_target_marginal_ll": gpc["gp_cnp"]["target"]["marginal_ll"],
         "gp_oracle_target_marginal_ll": gpc["gp_oracle"]["target"]["marginal_ll"],
     }
-    for name in SERIES_SHAPE:
+    for name in (n for n in SERIES_SHAPE if n in res):
         for m in ("rnp", "np", "lstm", "gp"):
             s[f"{name}_{m}_forecast_ll"] = res[name][m]["forecast"]["joint_ll"]
             s[f"{name}_{m}_forecast_rmse"] = res[name][m]["forecast"]["rmse"]
-    for n in TANK_POOLS:
+    for n in res["two_tank"]:
         s[f"two_tank_{n}_forecast_ll"] = res["two_tank"][n]["forecast"]["joint_ll"]
     return s
 

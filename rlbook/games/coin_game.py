@@ -30,6 +30,7 @@ import numpy as np
 from flax import struct
 
 from rlbook.config import check_number
+from rlbook.games.render import fill_cell, grid_image
 from rlbook.rl.env import Environment, spaces
 
 MOVES = jnp.array([[0, 1], [0, -1], [1, 0], [-1, 0], [0, 0]], jnp.int32)
@@ -161,16 +162,10 @@ COLOURS = {
 
 def render(state: CoinGameState, params: CoinGameParams, cell: int = 16) -> np.ndarray:
     """uint8[H, W, 3] RGB frame: agents as full cells, coins as smaller inner squares."""
-    s = params.size
-    img = np.full((s * cell, s * cell, 3), COLOURS["bg"], np.uint8)
-    img[::cell, :] = 200
-    img[:, ::cell] = 200
+    img = grid_image(params.size, cell, COLOURS["bg"], 200)
 
     def fill(pos, colour, margin):
-        r, c = int(pos[0]), int(pos[1])
-        img[
-            r * cell + margin : (r + 1) * cell - margin, c * cell + margin : (c + 1) * cell - margin
-        ] = colour
+        fill_cell(img, pos, cell, colour, margin)
 
     fill(state.red_pos, COLOURS["red"], 1)
     fill(

@@ -36,6 +36,7 @@ import numpy as np
 from flax import struct
 
 from rlbook.config import check_choice, check_number
+from rlbook.games.render import fill_cell, grid_image
 from rlbook.rl.env import Environment, spaces
 
 ACTION_NAMES = ("left", "right", "forward", "interact", "stay")
@@ -296,19 +297,13 @@ COLOURS = {
 def render(state: IPDitMState, params: IPDitMParams, cell: int = 12) -> np.ndarray:
     """uint8[H, W, 3] RGB frame: coins as small squares, agents as cells with a mark on their facing
     side (greyed while frozen)."""
-    s = params.size
-    img = np.full((s * cell, s * cell, 3), COLOURS["bg"], np.uint8)
-    img[::cell, :] = 210
-    img[:, ::cell] = 210
-    m = cell // 3
+    img = grid_image(params.size, cell, COLOURS["bg"], 210)
     coins = np.asarray(state.coins)
     alive = np.asarray(state.alive)
     for k, name in enumerate(("red_coin", "blue_coin")):
-        for (r, c), a in zip(coins[k], alive[k], strict=True):
+        for pos, a in zip(coins[k], alive[k], strict=True):
             if a:
-                img[r * cell + m : (r + 1) * cell - m, c * cell + m : (c + 1) * cell - m] = COLOURS[
-                    name
-                ]
+                fill_cell(img, pos, cell, COLOURS[name], cell // 3)
     frozen = int(state.freeze) > 0
     for i, name in enumerate(("p1", "p2")):
         r, c = (int(x) for x in np.asarray(state.pos[i]))

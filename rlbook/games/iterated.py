@@ -25,7 +25,7 @@ from flax import struct
 
 from rlbook.config import check_number
 from rlbook.games.matrix import MatrixGame, _check_game, _check_policy, get_game, validate_gamma
-from rlbook.rl.env import Environment, spaces
+from rlbook.rl.env import Environment, discounted_rollouts, spaces
 
 
 @struct.dataclass
@@ -132,18 +132,8 @@ def rollout_memory1(
 
 @partial(jax.jit, static_argnames=("num_envs",))
 def _rollout(key, theta1, theta2, params, num_envs, gamma):
-    def one_env(k):
-        obs, state = reset(k, params)
+    def policy(kt, obs):
+        ka, kb, ks = jax.random.split(kt, 3)
+        return jnp.stack([memory1_act(ka, theta1, obs[0]), memory1_act(kb, theta2, obs[1])]), ks
 
-        def body(carry, kt):
-            obs, state = carry
-            ka, kb, ks = jax.random.split(kt, 3)
-            action = jnp.stack([memory1_act(ka, theta1, obs[0]), memory1_act(kb, theta2, obs[1])])
-            obs, state, reward, _, _, _ = step(ks, state, action, params)
-            return (obs, state), reward
-
-        _, rewards = jax.lax.scan(body, (obs, state), jax.random.split(k, params.num_steps))
-        disc = gamma ** jnp.arange(params.num_steps, dtype=jnp.float32)
-        return disc @ rewards, rewards
-
-    return jax.vmap(one_env)(jax.random.split(key, num_envs))
+    return discounted_rollouts(key, reset, step, policy, params, num_envs, params.num_steps, gamma)

@@ -30,6 +30,7 @@ import numpy as np
 from flax import struct
 
 from rlbook.games.matrix import validate_gamma
+from rlbook.rl.env import discounted_rollouts
 
 GAME_NAMES = ("ipd", "snowdrift", "stag_hunt", "commons")
 GAME_LABELS = {
@@ -434,20 +435,10 @@ def rollout_memory1(key, thetas, game: NPlayerGame, *, num_steps=300, num_envs=4
 
 @partial(jax.jit, static_argnames=("num_envs",))
 def _rollout(key, thetas, params, num_envs, gamma):
-    def one_env(k):
-        obs, state = reset(k, params)
+    def policy(kt, obs):
+        ka, ks = jax.random.split(kt)
+        p_c = jax.nn.sigmoid(jnp.sum(obs * thetas, axis=-1))  # [n]
+        u = jax.random.uniform(ka, p_c.shape)
+        return jnp.where(u < p_c, 0, 1).astype(jnp.int32), ks
 
-        def body(carry, kt):
-            obs, state = carry
-            ka, ks = jax.random.split(kt)
-            p_c = jax.nn.sigmoid(jnp.sum(obs * thetas, axis=-1))  # [n]
-            u = jax.random.uniform(ka, p_c.shape)
-            action = jnp.where(u < p_c, 0, 1).astype(jnp.int32)
-            obs, state, reward, _, _, _ = step(ks, state, action, params)
-            return (obs, state), reward
-
-        _, rewards = jax.lax.scan(body, (obs, state), jax.random.split(k, params.num_steps))
-        disc = gamma ** jnp.arange(params.num_steps, dtype=jnp.float32)
-        return disc @ rewards, rewards
-
-    return jax.vmap(one_env)(jax.random.split(key, num_envs))
+    return discounted_rollouts(key, reset, step, policy, params, num_envs, params.num_steps, gamma)

@@ -71,3 +71,27 @@ class Environment:
 
     def observation_space(self, params: Any | None = None) -> spaces.Space:
         raise NotImplementedError
+
+
+def discounted_rollouts(key, reset, step, policy, params, num_envs: int, num_steps: int, gamma):
+    """Monte Carlo episodes: ``num_envs`` runs of ``num_steps`` steps of the gymnax-style ``reset`` /
+    ``step`` under ``policy(step_key, obs) -> (action, env_key)`` (the policy draws its action from
+    ``step_key`` and hands back the key for the env step).
+
+    Returns ``(discounted_return [num_envs, ...], rewards [num_envs, num_steps, ...])``.
+    """
+
+    def one_env(k):
+        obs, state = reset(k, params)
+
+        def body(carry, kt):
+            obs, state = carry
+            action, ks = policy(kt, obs)
+            obs, state, reward, _, _, _ = step(ks, state, action, params)
+            return (obs, state), reward
+
+        _, rewards = jax.lax.scan(body, (obs, state), jax.random.split(k, num_steps))
+        disc = gamma ** jnp.arange(num_steps, dtype=jnp.float32)
+        return disc @ rewards, rewards
+
+    return jax.vmap(one_env)(jax.random.split(key, num_envs))

@@ -61,13 +61,17 @@ def plot_table(summary: dict, ax=None):
     return ax
 
 
+def _draw(plot, summary: dict) -> dict:
+    """Draw ``summary`` with ``plot`` as the widget's figure; the widget's value is the summary."""
+    plot(summary)
+    plt.tight_layout()
+    plt.show()
+    return summary
+
+
 def make_table_explorer():
     def show(game="ipd", n=3):
-        s = table_summary(game, n)
-        plot_table(s)
-        plt.tight_layout()
-        plt.show()
-        return s
+        return _draw(plot_table, table_summary(game, n))
 
     return widgets.interactive(
         show,
@@ -133,11 +137,7 @@ def plot_welfare_vs_n(summary: dict, ax=None):
 
 def make_welfare_explorer():
     def show(game="ipd", mix="nl", seed=0):
-        s = welfare_vs_n(game, mix, seed=seed)
-        plot_welfare_vs_n(s)
-        plt.tight_layout()
-        plt.show()
-        return s
+        return _draw(plot_welfare_vs_n, welfare_vs_n(game, mix, seed=seed))
 
     return widgets.interactive(
         show,
