@@ -209,6 +209,12 @@ def test_env_step_rules():
     _, nxt, r, _, _, _ = env.step_env(jax.random.key(0), state, jnp.array(1), params)
     assert float(r) == 0.0 and list(np.asarray(nxt.hist)) == [2, 3]
     np.testing.assert_allclose(nxt.opp_q, [0.25 * 0.9 + 0.75, 0.1], rtol=1e-6)
+    # a meta-episode is episode_len inner rounds: truncated on the last one only, never terminated
+    flags = []
+    for t in range(c.episode_len):
+        _, state, _, term, trunc, _ = env.step_env(jax.random.key(t), state, jnp.array(0), params)
+        flags.append((bool(term), bool(trunc)))
+    assert flags == [(False, False)] * (c.episode_len - 1) + [(False, True)]
 
 
 def test_qtable_meta_state_is_the_rounded_grid_cell():
