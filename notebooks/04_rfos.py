@@ -489,7 +489,8 @@ for n in (2, 3):
 # ## Widgets
 #
 # The first explorer recomputes R-max's constants and the bound's shape for any $h$, $\epsilon$,
-# $\delta$, $\gamma$. The second trains R-FOS (cached) and shows its learned Q-values as a heat map: a
+# $\delta$, $\gamma$, with the code's $m$ next to the theorem's. *Predict first:* moving $\gamma$ from
+# 0.8 to 0.9, by what factor does each $m$ grow? The second trains R-FOS (cached) and shows its learned Q-values as a heat map: a
 # star marks the greedy action after each recent history.
 
 # %%
@@ -502,6 +503,10 @@ display(explorer)
 c = widgets_rfos.rfos_constants(2, 0.2, 0.2, 0.8)
 print({k: (round(v, 1) if isinstance(v, float) else v) for k, v in c.items()})
 assert (c["num_states"], c["m"], c["meta_episodes"]) == (16, 16094, 2060032)  # the paper's h=2 row
+# the prediction: gamma 0.8 -> 0.9 halves 1 - gamma; the code's m grows 4x, the theorem's 16x
+c9 = widgets_rfos.rfos_constants(2, 0.2, 0.2, 0.9)
+print(f"code m x{c9['m'] / c['m']:.2f}, theorem m x{c9['theorem_m'] / c['theorem_m']:.2f}")
+assert abs(c9["m"] / c["m"] - 4) < 0.01 and abs(c9["theorem_m"] / c["theorem_m"] - 16) < 1e-6
 
 # %%
 # NBVAL_IGNORE_OUTPUT
