@@ -559,12 +559,12 @@ np.testing.assert_allclose([out["value1"], out["value2"]], [-2.04, -1.92], atol=
 # why: the last digits depend on the CPU (XLA:CPU emits different vector code on different
 # machines, and learning dynamics amplify it); the claims are asserted with tolerances
 paper_rows = [
-    {"quantity": "IPD, NL vs NL: reward per round", "LOLA paper": "about -1.99 (verify)", "rlbook": fmt(s["ipd_nl_nl_reward"])},
-    {"quantity": "IPD, LOLA vs LOLA: reward per round", "LOLA paper": "about -1.06 (verify)", "rlbook": fmt(s["ipd_lola_lola_reward"])},
-    {"quantity": "IPD, LOLA vs LOLA: P(cooperate)", "LOLA paper": "high, TFT-like (verify)", "rlbook": fmt(s["ipd_lola_lola_p_cooperate"])},
-    {"quantity": "IPD, LOLA vs NL: reward LOLA / NL", "LOLA paper": "LOLA ahead (verify)", "rlbook": f"{fmt(s['ipd_lola_nl_reward'])} / {fmt(s['ipd_lola_nl_opponent_reward'])}"},
-    {"quantity": "IMP, NL vs NL", "LOLA paper": "no convergence (verify)", "rlbook": f"oscillates; run mean {fmt(s['imp_nl_nl_run_mean_reward'])}"},
-    {"quantity": "IMP, LOLA vs LOLA", "LOLA paper": "near the mixed Nash (verify)", "rlbook": f"memory-one, lr 1: {fmt(s['imp_lola_lola_frac_near_nash'])} of runs within 0.1 (not reproduced); memoryless, lr 0.01: converges (reproduced)"},
+    {"claim": "IPD, NL vs NL: reward per round", "LOLA paper": "about -1.99 (verify)", "rlbook": fmt(s["ipd_nl_nl_reward"]), "verdict": "reproduced", "why": "naive gradients defect"},
+    {"claim": "IPD, LOLA vs LOLA: reward per round", "LOLA paper": "about -1.06 (verify)", "rlbook": fmt(s["ipd_lola_lola_reward"]), "verdict": "reproduced", "why": "look-ahead rewards reciprocity"},
+    {"claim": "IPD, LOLA vs LOLA: P(cooperate)", "LOLA paper": "high, TFT-like (verify)", "rlbook": fmt(s["ipd_lola_lola_p_cooperate"]), "verdict": "reproduced", "why": ""},
+    {"claim": "IPD, LOLA vs NL: reward LOLA / NL", "LOLA paper": "LOLA ahead (verify)", "rlbook": f"{fmt(s['ipd_lola_nl_reward'])} / {fmt(s['ipd_lola_nl_opponent_reward'])}", "verdict": "reproduced", "why": "LOLA shapes the NL"},
+    {"claim": "IMP, NL vs NL", "LOLA paper": "no convergence (verify)", "rlbook": f"oscillates; {fmt(s['imp_nl_nl_frac_near_nash'])} of runs end within 0.1 of (1/2, 1/2)", "verdict": "reproduced", "why": "finite steps spiral outwards"},
+    {"claim": "IMP, LOLA vs LOLA near the mixed Nash", "LOLA paper": "near the mixed Nash (verify)", "rlbook": f"memory-one, lr 1: {fmt(s['imp_lola_lola_frac_near_nash'])} of runs within 0.1; memoryless, lr 0.01: converges", "verdict": "not at this step size (memory-one); reproduced (memoryless)", "why": "lr 1 on V overshoots, for every LOLA variant"},
 ]  # fmt: skip
 print(table(paper_rows))
 

@@ -481,9 +481,10 @@ for n in (2, 3):
     )
 
 # %% [markdown]
-# That is the paper's point: opponent shaping *can* come with a guarantee, but the guarantee itself
-# says that tabular shaping does not scale, which is why practical methods (M-FOS, Shaper) use function
-# approximation and give up the guarantee.
+# That is the paper's point: on a discretised meta-MDP that is Markov, and with the theorem's $m$,
+# opponent shaping *can* come with a guarantee, but the guarantee itself says that tabular shaping does
+# not scale, which is why practical methods (M-FOS, Shaper) use function approximation and give up the
+# guarantee. (And, as measured above, the discretisations that keep $|S|$ small are not Markov.)
 
 # %% [markdown]
 # ## Widgets
