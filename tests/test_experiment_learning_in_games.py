@@ -35,6 +35,20 @@ def test_book_numbers_match_the_claims(book_run):
     assert s["ipd_lola_lola_reward"] > s["ipd_nl_nl_reward"]
     assert s["ipd_lola_nl_reward"] > s["ipd_lola_nl_opponent_reward"]
     assert abs(s["imp_nl_nl_run_mean_reward"]) < 0.05
+    for pair in ("nl_nl", "lola_lola", "lola_nl"):
+        assert 0.0 <= s[f"imp_{pair}_frac_near_nash"] <= 1.0
+        assert 0.0 <= s[f"imp_{pair}_median_dist_to_nash"] <= 2**-0.5
+
+
+def test_distance_to_mixed_nash_is_per_run():
+    import numpy as np
+
+    from rlbook.experiments.learning_in_games import distance_to_mixed_nash
+
+    # two runs at opposite corners average to (1/2, 1/2) but are both far from it
+    pc = np.array([[[0.5, 0.5], [1.0, 0.0]], [[0.5, 0.5], [0.0, 1.0]]])
+    assert pc[:, -1].mean(0).tolist() == [0.5, 0.5]
+    np.testing.assert_allclose(distance_to_mixed_nash(pc), [2**-0.5, 2**-0.5])
 
 
 def test_same_seed_same_numbers(book_run):

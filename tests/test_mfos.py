@@ -43,20 +43,36 @@ def test_reset_plays_a_warm_up_step_and_drops_its_reward():
 
 
 def test_co_player_learns_from_its_own_perspective():
-    """A co-player in seat 2 facing phi must move exactly as a seat-1 learner facing phi would on the
-    mirrored game: TFT vs AllD catches a missing or doubled CD/DC swap."""
-    _, _, params = _env(game="ipd")
+    """A co-player in seat 2 facing phi must move up its own seat-2 value. The game is asymmetric with
+    CD != DC for both players (in the IPD the swap is the identity, so a missing or doubled CD/DC
+    swap would pass there): TFT vs AllD in both seat orders, and the update against jax.grad of the
+    seat-2 value, catch either bug."""
+    from dataclasses import replace
+
+    from rlbook.games.matrix import exact_value_unnormalised, make_game
+
+    game = make_game([2.0, -1.0, 0.5, -3.0], [1.0, 3.0, -2.0, 0.0], "asymmetric")
+    swapped = swap_game(game)
+    assert not np.allclose(swapped.r1, game.r1) and not np.allclose(swapped.r2, game.r2)
+    params = replace(mfos.meta_params(MFOSConfig(opp_lr=0.5)), game=game)
     tft = jnp.array([3.0, 3.0, -3.0, 3.0, -3.0])  # cooperate first, then copy the other's last move
     alld = jnp.full(5, -3.0)
-    upd = mfos.co_player_update(tft, alld, params)
-    direct = naive_update(
-        tft, alld, get_game("ipd"), 0.96, 1.0
-    )  # IPD is symmetric: swap(ipd) == ipd
-    np.testing.assert_allclose(upd, direct, rtol=1e-5)
-    v_seat2 = exact_value(alld, tft, get_game("ipd"))[1]
-    v_seat1 = exact_value(tft, alld, swap_game(get_game("ipd")))[0]
-    np.testing.assert_allclose(v_seat2, v_seat1, rtol=1e-6)
-    np.testing.assert_allclose(v_seat2, -2.04, atol=0.03)  # TFT vs AllD, soft logits
+    for phi, theta in ((tft, alld), (alld, tft)):
+        g = jax.grad(lambda t, phi=phi: exact_value_unnormalised(phi, t, game)[1])(theta)
+        upd = mfos.co_player_update(theta, phi, params)
+        np.testing.assert_allclose(upd, theta + 0.5 * g, rtol=1e-5, atol=1e-6)
+        assert float(jnp.abs(g).max()) > 1e-3  # the check has something to compare
+        # seat 2's value = seat 1's value on the swapped game
+        v_seat2 = exact_value(phi, theta, game)[1]
+        v_seat1 = exact_value(theta, phi, swapped)[0]
+        np.testing.assert_allclose(v_seat2, v_seat1, rtol=1e-5)
+        # without the swap the update would differ: the test can catch a missing swap
+        wrong = naive_update(theta, phi, game, 0.96, 0.5)
+        assert float(jnp.abs(wrong - upd).max()) > 1e-3
+    # TFT vs AllD: seat orders give different values in this game (the swap is not a no-op)
+    assert (
+        abs(float(exact_value(tft, alld, game)[0]) - float(exact_value(alld, tft, game)[1])) > 0.1
+    )
 
 
 def test_co_player_ascends_its_own_seat_2_value_in_an_asymmetric_game():
@@ -78,6 +94,13 @@ def test_truncates_after_meta_steps():
     p = net.init(jax.random.key(0), jnp.zeros(10))
     trial = mfos.rollout(lambda o: net.apply(p, o), jax.random.key(1), params)
     assert trial.reward.shape == (3,) and trial.phi.shape == (3, 5)
+    # the env's own flag: truncated exactly at the 3rd meta-step, never terminated
+    obs, state = env.reset(jax.random.key(2), params)
+    flags = []
+    for _ in range(3):
+        obs, state, _, term, trunc, _ = env.step_env(None, state, jnp.zeros(5), params)
+        flags.append((bool(term), bool(trunc)))
+    assert flags == [(False, False), (False, False), (False, True)]
 
 
 def test_vmap_equals_a_loop():
@@ -110,6 +133,28 @@ def test_ppo_shapes_first_epoch_ratio_and_variance():
     assert mean.shape == (3, 5) and var.shape == (3, 5) and v.shape == (3,)
     assert bool(jnp.all(var > 0))
     assert np.isfinite(np.asarray(out.reward)).all()
+
+
+def test_ppo_samples_and_scores_with_the_variance_not_the_std():
+    """The actor's softplus head is a *variance*. A ratio of 1 in the first epoch only shows that the
+    rollout and the update agree; this test checks what they agree on: the sampled phi have variance
+    ``var`` (z = (phi - mean) / sqrt(var) has E[z^2] = 1), and the stored log-probability is the
+    Normal density with standard deviation sqrt(var). Using var as the std (or the std as the
+    variance) in either place fails one of the two checks."""
+    from scipy.stats import norm
+
+    c = MFOSConfig(method="ppo", hidden=16, batch=64, meta_steps=10)
+    net = mfos.MFOSActorCritic(16)
+    p = net.init(jax.random.key(0), jnp.zeros(10))
+    tr = mfos.ppo_collect(p, jax.random.key(1), net, c, mfos.meta_params(c))
+    mean, var, _ = net.apply(p, tr.obs)
+    mean, var, phi = (np.asarray(x, np.float64) for x in (mean, var, tr.phi))
+    assert abs(var.mean() - 1.0) > 0.2  # var is far enough from 1 for a mix-up to show
+    z2 = (phi - mean) ** 2 / var
+    assert abs(z2.mean() - 1.0) < 0.1  # 3200 samples: s.e. of E[z^2] about 0.025
+    assert abs(((phi - mean) ** 2 / var**2).mean() - 1.0) > 0.2  # what a mix-up would give
+    expected = norm.logpdf(phi, mean, np.sqrt(var)).sum(-1)
+    np.testing.assert_allclose(np.asarray(tr.logp), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_discounted_returns():

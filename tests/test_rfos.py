@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
@@ -27,10 +26,20 @@ from rlbook.shaping.rfos import RFOSConfig
 def test_constants_match_the_reference_table(h, eps, m, sweeps, episodes):
     c = RFOSConfig(h=h, epsilon=eps, delta=0.2, gamma=0.8)
     assert c.num_states == 4**h
-    assert c.m == m
-    assert c.m == round(4**h * math.log(1 / 0.2) / (eps * 0.2) ** 2)
+    assert c.m == m  # the reference table's numbers, written out by hand
     assert c.sweeps == sweeps
     assert c.episodes == episodes == 8 * m * 4**h
+
+
+def test_bound_and_theorem_m_against_hand_computed_values():
+    # |S|^2 |A| ln(1/delta) / (eps^3 (1-gamma)^6) = 32 * 1.6094379 / (0.125 * 6.4e-5)
+    assert rfos.pac_bound(4, 2, 0.5, 0.2, 0.8) == pytest.approx(6_437_751.7, rel=1e-6)
+    # (|S| + ln(|S||A|/delta)) / (eps^2 (1-gamma)^4) = (4 + ln 40) / (0.25 * 0.0016)
+    assert rfos.theorem_m(4, 2, 0.5, 0.2, 0.8) == pytest.approx(19_222.2, rel=1e-5)
+    # at the book's constants the code's m is far below even the constant-free theorem's m
+    for h in (1, 2, 3):
+        c = RFOSConfig(h=h, epsilon=0.5)
+        assert c.m < rfos.theorem_m(c.num_states, 2, 0.5, 0.2, 0.8) / 5
 
 
 def test_bound_grows_like_states_squared():
@@ -144,6 +153,28 @@ def test_unknown_pairs_keep_the_optimistic_value():
     np.testing.assert_allclose(masked.q[0, 1], 0.2, rtol=1e-5)  # the reference's masked backup
 
 
+def _observe_pairs(model, pairs, m):
+    """Observe each (s, a, r, s2) in ``pairs`` m times."""
+    s, a, r, s2 = (np.repeat(np.array(col), m) for col in zip(*pairs, strict=True))
+    return rfos.rmax_observe(
+        model, jnp.array(s), jnp.array(a), jnp.array(r, jnp.float32), jnp.array(s2), m
+    )
+
+
+def test_masked_backup_takes_the_max_over_known_actions_as_the_reference():
+    """Two states, gamma 0.8, Q0 = 5. Known: (0, 0) pays 0.5 and goes to 1; (1, 0) pays 0.2 and stays
+    in 1. Unknown: (0, 1) and (1, 1). By hand:
+    - standard R-max: V(1) = Q0 = 5, so Q(1, 0) = 0.2 + 0.8 * 5 = 4.2 and Q(0, 0) = 0.5 + 4 = 4.5;
+    - the reference's mask: V(1) = max over known actions = Q(1, 0) = 0.2 + 0.8 Q(1, 0), so
+      Q(1, 0) = 1 and Q(0, 0) = 0.5 + 0.8 * 1 = 1.3 (setting V(1) = 0 instead would give 0.5 and 0.2)."""
+    gamma, m = 0.8, 3
+    model = _observe_pairs(rfos.rmax_init(2, 2, 1.0, gamma), [(0, 0, 0.5, 1), (1, 0, 0.2, 1)], m)
+    standard = rfos.rmax_plan(model, m, 1.0, gamma, sweeps=200)
+    np.testing.assert_allclose(standard.q, [[4.5, 5.0], [4.2, 5.0]], rtol=1e-5)
+    masked = rfos.rmax_plan(model, m, 1.0, gamma, sweeps=200, mask_unknown_next=True)
+    np.testing.assert_allclose(masked.q, [[1.3, 5.0], [1.0, 5.0]], rtol=1e-5)
+
+
 def test_rmax_with_m1_solves_the_deterministic_toy_mdp():
     """Interact with the toy MDP through R-max (m = 1): it explores and then acts optimally."""
     S, A, nxt, rew = _toy_model()
@@ -178,6 +209,12 @@ def test_env_step_rules():
     _, nxt, r, _, _, _ = env.step_env(jax.random.key(0), state, jnp.array(1), params)
     assert float(r) == 0.0 and list(np.asarray(nxt.hist)) == [2, 3]
     np.testing.assert_allclose(nxt.opp_q, [0.25 * 0.9 + 0.75, 0.1], rtol=1e-6)
+    # a meta-episode is episode_len inner rounds: truncated on the last one only, never terminated
+    flags = []
+    for t in range(c.episode_len):
+        _, state, _, term, trunc, _ = env.step_env(jax.random.key(t), state, jnp.array(0), params)
+        flags.append((bool(term), bool(trunc)))
+    assert flags == [(False, False)] * (c.episode_len - 1) + [(False, True)]
 
 
 def test_qtable_meta_state_is_the_rounded_grid_cell():
@@ -219,6 +256,48 @@ def test_training_is_deterministic(h1_run):
     again = jax.jit(rfos.make_train(c))(jax.random.key(0))
     np.testing.assert_array_equal(out.model.q, again.model.q)
     np.testing.assert_array_equal(out.metrics.reward, again.metrics.reward)
+
+
+@pytest.mark.parametrize(
+    "policy, value",
+    [
+        # round 1 pays 0.5 (the opponent's tie); after it, the WSLS-like opponent plays the opposite
+        # of the agent's last action w.p. 0.95 whatever happened, so
+        (None, (0.5 + 0.95) / 2),  # full information: match it
+        ([1, 1, 0, 0], (0.5 + 0.95) / 2),  # "play the opposite of your last action" does
+        ([0, 0, 1, 1], (0.5 + 0.05) / 2),  # "repeat your last action" is matched by the opponent
+    ],
+)
+def test_exact_values_on_a_two_round_episode_by_hand(policy, value):
+    c = RFOSConfig(h=1, episode_len=2)
+    got = rfos.full_information_value(c) if policy is None else rfos.history_policy_value(policy, c)
+    assert got == pytest.approx(value, abs=1e-12)
+
+
+def test_exact_policy_value_matches_monte_carlo_and_the_bounds():
+    c = RFOSConfig(h=2, eval_envs=8192)
+    policy = np.array([1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0])
+    exact = rfos.history_policy_value(policy, c)
+    q = jnp.where(jax.nn.one_hot(policy, 2) > 0, 1.0, 0.0)  # greedy in q plays ``policy``
+    (_, _, r, _), _ = rfos.rollout(jax.random.key(3), q, jnp.full((8192, 2), 0.5), c)
+    se = float(r.mean(0).std()) / np.sqrt(8192)
+    assert abs(float(r.mean()) - exact) < 4 * se
+    best_h1, pol = rfos.best_history_policy(RFOSConfig(h=1))
+    lifted = rfos.history_policy_value(np.tile(pol, 4), c)  # h = 2 can express any h = 1 policy
+    assert lifted == pytest.approx(best_h1, abs=1e-12)
+    assert 0.5 < best_h1 < rfos.full_information_value(c) < 0.95
+    with pytest.raises(ValueError, match="h=1"):
+        rfos.best_history_policy(c)
+
+
+def test_suboptimal_steps_counts_the_rounds_of_bad_batches():
+    m = rfos.TrainMetrics(
+        reward=jnp.array([0.5, 0.7, 0.79, 0.8]),
+        known=jnp.zeros(4),
+        episodes=jnp.array([10, 20, 30, 40]),
+    )
+    assert rfos.suboptimal_steps(m, reference=0.8, threshold=0.05, episode_len=10) == (200, 400)
+    assert rfos.suboptimal_steps(m, reference=0.8, threshold=0.5, episode_len=10) == (0, 400)
 
 
 def test_episodes_to_known_reads_the_first_full_batch():

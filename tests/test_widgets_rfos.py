@@ -16,6 +16,8 @@ def test_constants_match_the_reference_table():
         329_600,
     )
     assert w.rfos_constants(3, 0.5, 0.2, 0.8)["bound"] / out["bound"] == pytest.approx(16.0)
+    # the theorem's m (constant 1): (16 + ln(32 / 0.2)) / (0.25 * 0.2^4), far above the code's 2575
+    assert out["theorem_m"] == pytest.approx((16 + 5.0751738) / 4e-4, rel=1e-6)
     with pytest.raises(ValueError, match="epsilon"):
         w.rfos_constants(1, 1.0, 0.2, 0.8)
 

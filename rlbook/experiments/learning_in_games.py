@@ -3,7 +3,10 @@
 Every pairing runs ``n_runs`` independent learning runs (one random initialisation each, the "seeds")
 for ``n_steps`` simultaneous updates on the exact value (``rlbook.learners.naive.simulate``). The summary
 reports player 1's *final* average per-step reward and its discounted frequency of cooperation
-(P(cooperate)), each a mean over runs, plus the fraction of runs that meet the chapter's claims.
+(P(cooperate)), each a mean over runs, plus the fraction of runs that meet the chapter's claims. In
+matching pennies, convergence to the mixed equilibrium is judged *per run*: the distance of the final
+pair (P1(C), P2(C)) from (1/2, 1/2) (a run-averaged P(C) near 1/2 says nothing: runs that oscillate
+or end at opposite corners average to 1/2 too).
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ DESCRIPTION = "NL and LOLA (exact values) in IPD and IMP: final rewards and P(co
 
 PAIRINGS = (("nl", "nl"), ("lola", "lola"), ("lola", "nl"))
 GAMES_RUN = ("ipd", "imp")
+NEAR_NASH = 0.1  # a run "ends near the mixed equilibrium" if its final (P1(C), P2(C)) is this close
+
+
+def distance_to_mixed_nash(p_coop) -> np.ndarray:
+    """Per run: Euclidean distance of the final (P1(C), P2(C)) from (1/2, 1/2); ``p_coop`` [B, T + 1, 2]."""
+    return np.linalg.norm(np.asarray(p_coop)[:, -1] - 0.5, axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +109,11 @@ def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
                 "final_value": final.tolist(),
                 "final_p_coop": pc[:, -1].tolist(),
             }
+            if game_name == "imp":
+                dist = distance_to_mixed_nash(pc)
+                summary[f"{tag}_median_dist_to_nash"] = float(np.median(dist))
+                summary[f"{tag}_frac_near_nash"] = float(np.mean(dist < NEAR_NASH))
+                results[tag]["final_dist_to_nash"] = dist.tolist()
             if game_name == "ipd":
                 summary[f"{tag}_frac_p_cooperate_below_0.1"] = float(np.mean(pc[:, -1, 0] < 0.1))
                 summary[f"{tag}_frac_reward_above_-1.3"] = float(np.mean(final[:, 0] > -1.3))

@@ -1,10 +1,13 @@
 """R-FOS: opponent shaping as a tabular meta-MDP, learned with R-max (Fung, Zhang, Lu, Wan, Willi, Foerster).
 
-M-FOS's meta-MDP has continuous states (both players' policies). R-FOS makes it tabular so that PAC
-theory applies: the meta-state is either a window of the last ``h`` joint actions (|S| = 4^h, "Case II")
-or the opponent's Q-table rounded to a grid ("Case I"); the meta-action is the agent's next inner action;
-the meta-learner is R-max, which treats every (s, a) pair seen fewer than ``m`` times as maximally
-rewarding, so that planning drives exploration.
+M-FOS's meta-MDP has continuous states (both players' policies). R-FOS makes it tabular so that R-max
+can be run on it: the meta-state is either a window of the last ``h`` joint actions (|S| = 4^h, "Case
+II") or the opponent's Q-table rounded to a grid ("Case I"); the meta-action is the agent's next inner
+action; the meta-learner is R-max, which treats every (s, a) pair seen fewer than ``m`` times as
+maximally rewarding, so that planning drives exploration. Neither meta-state is Markov (a window
+forgets older actions, a grid cell lumps different Q-tables), so R-max's PAC guarantee, which is proved
+for an MDP, does not carry over as such; ``history_policy_value``, ``full_information_value`` and
+``suboptimal_steps`` measure what the learner actually reaches.
 
 The inner game is one-round matching pennies (the agent is the *matcher*: reward 1 if the actions are
 equal, else 0; the opponent gets 1 - r) played ``episode_len`` times per meta-episode against a bandit
@@ -177,9 +180,24 @@ def pac_bound(
 
     R-FOS's theorem has this shape with |S| the number of discretised meta-states, which is itself
     exponential in the inner game's size and the number of agents; only ratios of this function are
-    meaningful (the constant is not given)."""
+    meaningful (the constant is not given). It counts steps of an algorithm run with the theorem's m
+    (``theorem_m``) on a Markov model, neither of which holds at the book's constants."""
     _check_constants(epsilon, delta, gamma)
     return num_states**2 * num_actions * math.log(1.0 / delta) / (epsilon**3 * (1.0 - gamma) ** 6)
+
+
+def theorem_m(
+    num_states: int, num_actions: int, epsilon: float, delta: float, gamma: float
+) -> float:
+    """The visits per pair that Strehl, Li & Littman's (2009) R-max analysis needs, without its constant:
+    (|S| + ln(|S||A| / delta)) / (epsilon^2 (1 - gamma)^4). This is *not* the code's ``known_threshold``
+    (|S| ln(1/delta) / (epsilon (1 - gamma))^2: a square instead of a fourth power of 1/(1 - gamma), and
+    ln(1/delta) multiplying |S| instead of adding to it); the guarantee holds only for m of this order
+    times a constant, and only on a Markov model."""
+    _check_constants(epsilon, delta, gamma)
+    return (num_states + math.log(num_states * num_actions / delta)) / (
+        epsilon**2 * (1.0 - gamma) ** 4
+    )
 
 
 def num_bins(radius: float) -> int:
@@ -332,7 +350,11 @@ def rmax_plan(
 ) -> RmaxModel:
     """Value iteration on the empirical model of the *known* pairs; unknown pairs keep Q0 = r_max / (1 - gamma).
 
-    Starts from Q0 everywhere, so the plan depends only on the known part of the model."""
+    Starts from Q0 everywhere, so the plan depends only on the known part of the model. The backup uses
+    V(s') = max_a Q(s', a) as textbook R-max does (unknown actions count with Q0), or, with
+    ``mask_unknown_next`` (the reference code), the max over the *known* actions of s' only, and 0 when
+    s' has no known action. (The reference masks entries equal to Q0, which are the unknown ones once
+    the known ones have been backed up.)"""
     q0 = r_max / (1.0 - gamma)
     known = model.counts >= m
     n = jnp.maximum(model.counts, 1.0)
@@ -340,9 +362,11 @@ def rmax_plan(
     p_hat = model.trans / n[..., None]
 
     def sweep(q, _):
-        v = q.max(axis=1)
-        if mask_unknown_next:  # the reference: next states still at Q0 contribute nothing
-            v = jnp.where(v >= q0, 0.0, v)
+        if mask_unknown_next:  # the reference: max over the known actions of s', 0 if none is known
+            v = jnp.where(known, q, -jnp.inf).max(axis=1)
+            v = jnp.where(known.any(axis=1), v, 0.0)
+        else:
+            v = q.max(axis=1)
         return jnp.where(known, r_hat + gamma * p_hat @ v, q0), None
 
     q, _ = jax.lax.scan(sweep, jnp.full_like(model.q, q0), None, length=sweeps)
@@ -468,3 +492,102 @@ def episodes_to_known(metrics: TrainMetrics, num_pairs: int) -> int:
     known = np.asarray(metrics.known)
     hit = np.nonzero(known >= num_pairs)[0]
     return int(np.asarray(metrics.episodes)[hit[0]]) if hit.size else -1
+
+
+# --------------------------------------------------------------------------------------------------
+# Exact reference values (numpy, float64): what a policy earns, and the best any agent can earn
+# --------------------------------------------------------------------------------------------------
+
+
+def _opp_p0(opp_q: np.ndarray, greedy: float) -> np.ndarray:
+    """P(opponent plays 0) for Q-tables ``opp_q`` [..., 2]: greedy w.p. ``greedy`` (ties split), else uniform."""
+    best0 = (opp_q[..., 0] > opp_q[..., 1]) + 0.5 * (opp_q[..., 0] == opp_q[..., 1])
+    return greedy * best0 + (1.0 - greedy) * 0.5
+
+
+def _opp_update(opp_q: np.ndarray, b: np.ndarray, r2: np.ndarray, lr: float) -> np.ndarray:
+    out = opp_q.copy()
+    rows = np.arange(len(b))
+    out[rows, b] = (1.0 - lr) * opp_q[rows, b] + lr * r2
+    return out
+
+
+def history_policy_value(policy, c: RFOSConfig) -> float:
+    """Exact expected reward per round of a deterministic history policy ``policy`` (int[4^h]) over one
+    meta-episode from a fresh opponent and a uniformly random initial history (as ``reset_env``).
+
+    Enumerates every initial history and every sequence of opponent actions (4^h 2^T paths); the
+    opponent's Q-values are dyadic fractions, so its ties are found exactly."""
+    if c.meta_state != "history":
+        raise ValueError(
+            f"meta_state must be 'history' for history_policy_value, got {c.meta_state!r}"
+        )
+    policy = np.asarray(policy, dtype=np.int64)
+    if policy.shape != (c.num_states,):
+        raise ValueError(f"policy must have shape ({c.num_states},), got {policy.shape}")
+    r1, r2 = (np.asarray(r, np.float64) for r in INNER_GAMES[c.game])
+    T, h = c.episode_len, c.h
+    starts = np.arange(4**h)
+    hist = (starts[:, None] // 4 ** np.arange(h)) % 4  # [4^h, h], most recent first
+    seqs = (np.arange(2**T)[:, None] >> np.arange(T)) & 1  # [2^T, T] opponent actions
+    hist = np.repeat(hist, 2**T, axis=0)
+    b_all = np.tile(seqs, (4**h, 1))
+    n = len(hist)
+    opp_q = np.full((n, 2), c.opp_q_init)
+    prob = np.full(n, 1.0 / 4**h)
+    total = np.zeros(n)
+    for t in range(T):
+        a = policy[(hist * 4 ** np.arange(h)).sum(1)]
+        b = b_all[:, t]
+        p0 = _opp_p0(opp_q, c.opp_greedy)
+        prob = prob * np.where(b == 0, p0, 1.0 - p0)
+        joint = 2 * a + b
+        total += r1[joint]
+        opp_q = _opp_update(opp_q, b, r2[joint], c.opp_lr)
+        hist = np.concatenate([joint[:, None], hist[:, :-1]], axis=1)
+    return float((prob * total).sum() / T)
+
+
+def best_history_policy(c: RFOSConfig) -> tuple[float, np.ndarray]:
+    """The best deterministic history policy by exhaustive search: (reward per round, policy).
+
+    Only for |S| <= 4 (h = 1: 16 policies); h = 2 would have 65,536."""
+    if c.meta_state != "history" or c.num_states > 4:
+        raise ValueError(f"best_history_policy needs meta_state='history' and h=1, got h={c.h}")
+    pols = (np.arange(2**c.num_states)[:, None] >> np.arange(c.num_states)) & 1
+    values = np.array([history_policy_value(p, c) for p in pols])
+    i = int(np.argmax(values))
+    return float(values[i]), pols[i]
+
+
+def full_information_value(c: RFOSConfig) -> float:
+    """The best expected reward per round of *any* agent over one meta-episode from a fresh opponent,
+    by backward induction over the full game tree (the agent sees the opponent's Q-table, which the whole
+    history since the reset determines): the optimum of the Markov meta-MDP. No window policy can
+    beat it; the gap to the best window policy is the price of the window's aliasing."""
+    r1, r2 = (np.asarray(r, np.float64) for r in INNER_GAMES[c.game])
+    T = c.episode_len
+    levels = [
+        np.full((1, 2), c.opp_q_init)
+    ]  # opponent Q-tables at each depth, children = 4 i + 2a + b
+    for _ in range(T - 1):
+        q = np.repeat(levels[-1], 4, axis=0)
+        joint = np.tile(np.arange(4), len(levels[-1]))
+        levels.append(_opp_update(q, joint % 2, r2[joint], c.opp_lr))
+    v_next = np.zeros(4**T)
+    for q in reversed(levels):
+        p0 = _opp_p0(q, c.opp_greedy)
+        pb = np.stack([p0, 1.0 - p0], axis=1)[:, None, :]  # [n, 1, b]
+        v = (pb * (r1.reshape(2, 2)[None] + v_next.reshape(-1, 2, 2))).sum(-1)  # [n, a]
+        v_next = v.max(axis=1)
+    return float(v_next[0] / T)
+
+
+def suboptimal_steps(metrics: TrainMetrics, reference: float, threshold: float, episode_len: int):
+    """Meta-steps (inner rounds) played while the policy in force earned more than ``threshold`` per
+    round below ``reference``: the sample-complexity count of PAC-MDP analysis, with each batch's mean
+    reward as the estimate of its policy's value. Returns (count, total meta-steps played)."""
+    episodes = np.asarray(metrics.episodes)
+    played = np.diff(np.concatenate([[0], episodes])) * episode_len
+    bad = np.asarray(metrics.reward) < reference - threshold
+    return int(played[bad].sum()), int(played.sum())

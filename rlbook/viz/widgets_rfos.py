@@ -1,7 +1,8 @@
 """Chapter 4 widgets and figures: R-max's constants and the bound, and the learned meta-policy.
 
-* ``rfos_constants`` / ``make_constants_explorer``: history length, epsilon, delta, gamma -> |S|, m, the
-  VI sweeps, the reference's meta-episode budget and the bound's shape, on a log scale over h.
+* ``rfos_constants`` / ``make_constants_explorer``: history length, epsilon, delta, gamma -> |S|, the
+  code's m next to the theorem's (constant 1), the VI sweeps, the reference's meta-episode budget and
+  the bound's shape, on a log scale over h.
 * ``meta_policy_table`` / ``make_policy_explorer``: a trained R-FOS run's Q-values per meta-state as a
   heat map (what R-FOS does after each recent history), cached per (h, seed).
 """
@@ -15,7 +16,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlbook.shaping.rfos import RFOSConfig, make_train, pac_bound
+from rlbook.shaping.rfos import RFOSConfig, make_train, pac_bound, theorem_m
 
 JOINT = ("mm", "mo", "om", "oo")  # agent/opponent actions: m = action 0, o = action 1
 ACTIONS = ("play 0", "play 1")
@@ -30,6 +31,7 @@ def rfos_constants(
         "h": c.h,
         "num_states": c.num_states,
         "m": c.m,
+        "theorem_m": theorem_m(c.num_states, c.num_actions, c.epsilon, c.delta, c.gamma),
         "vi_sweeps": c.sweeps,
         "meta_episodes": c.episodes,
         "inner_steps": c.episodes * c.episode_len,
@@ -41,7 +43,8 @@ def plot_constants(current: dict, epsilon: float, delta: float, gamma: float, h_
     hs = np.arange(1, h_max + 1)
     rows = [rfos_constants(int(h), epsilon, delta, gamma) for h in hs]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.semilogy(hs, [r["m"] for r in rows], "o-", label="m (visits per pair)")
+    ax.semilogy(hs, [r["m"] for r in rows], "o-", label="code's m (visits per pair)")
+    ax.semilogy(hs, [r["theorem_m"] for r in rows], "o:", label="theorem's m, constant 1")
     ax.semilogy(
         hs, [r["inner_steps"] for r in rows], "s-", label="budget 8 m |S| x 10 (inner steps)"
     )
@@ -59,7 +62,7 @@ def make_constants_explorer() -> widgets.interactive:
     def show(h=1, epsilon=0.5, delta=0.2, gamma=0.8):
         out = rfos_constants(h, epsilon, delta, gamma)
         print(
-            f"|S| = {out['num_states']}, m = {out['m']}, VI sweeps = {out['vi_sweeps']}, "
+            f"|S| = {out['num_states']}, m = {out['m']} (theorem: {out['theorem_m']:.3g} x C), VI sweeps = {out['vi_sweeps']}, "
             f"budget = {out['meta_episodes']:.3g} meta-episodes, bound shape = {out['bound']:.3g}"
         )
         plot_constants(out, epsilon, delta, gamma)
