@@ -38,8 +38,54 @@
 # | 9 | [Mixtures of experts unlock parameter scaling](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
 # | 10 | Mixtures of experts across RL settings | Willi, Obando-Ceron et al., 2024 | planned |
 # | 11 | [Recurrent neural processes](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
+# | A | [Primers: PPO with GAE, and evolution strategies](90_primers.ipynb) | background: GAE, PPO, OpenES | ready |
 #
 # Chapters marked *planned* are not written yet.
+
+# %% [markdown]
+# ## One thread: learning when the world moves
+#
+# Every chapter is about **non-stationarity**: a learner whose data come from something that changes
+# while it learns. The book follows where the change comes from.
+#
+# * **The other learner** (Chapters 1-6). A co-player who learns makes the game non-stationary. Naive
+#   learners ignore it; LOLA differentiates through one step of it (1); M-FOS (2), Shaper (3) and R-FOS
+#   (4) learn, across many episodes, to *shape* it; WelFuSe (5) asks which outcome shaping should aim
+#   at; N-player shaping (6) asks what one shaper can do among many learners.
+# * **An adversary's influence on learning** (7). A third party who only talks, and never acts, can
+#   steer what a victim learns.
+# * **Many learners** (8). Teams of independent learners (IPPO) or learners with a shared critic
+#   (MAPPO) face each other's changing policies: Chapter 1's naive learners at scale.
+# * **One's own shifting targets and tasks** (9, 10). A value network chases targets that move as it
+#   learns; multi-task and continual training add tasks that change under it. Mixtures of experts
+#   keep more of the network alive through it.
+# * **Slow latent change in time** (11). A recurrent neural process separates a slowly drifting
+#   latent state from fast observations.
+# * **Speed** (12) makes all of this runnable on a laptop.
+#
+# **Reading order.** 1 first (memory-one games, exact values, LOLA); then 2; 3, 4, 5 and 6 each build
+# on 1-2 and can be read in any order; 7 needs 2's meta-learning and Appendix A's ES; 8 needs
+# Appendix A's PPO; 9 needs Appendix A's PPO; 10 builds on 9; 11 stands alone; 12 uses examples from
+# every chapter. Appendix A derives PPO with GAE and evolution strategies once, for every chapter
+# that trains with them.
+#
+# ## Notation used in every chapter
+#
+# | symbol | meaning |
+# |---|---|
+# | $	heta_i$ | player (or learner) $i$'s policy parameters; in memory-one games 5 logits, one per state |
+# | $\phi$ | a meta-learner's (shaper's) parameters |
+# | $V_i(	heta_1, 	heta_2)$ | player $i$'s exact average per-step reward of a memory-one policy pair |
+# | $R$ | a one-shot game's payoff matrices ($R_i[a_1, a_2]$) |
+# | $P_	heta$ | the Markov chain's transition matrix over joint-action states under policies $	heta$ |
+# | $\gamma$ | discount; $\eta$ a learning rate (LOLA's look-ahead step has its own $\eta$, named where used) |
+# | $s_t, a_t, r_t, d_t$ | state, action, reward and episode-end flag at step $t$ |
+# | $A_t$, $\lambda$ | advantage and GAE's $\lambda$ (Appendix A) |
+# | $\mu, \sigma, N$ | an evolution strategy's mean, noise scale and population size (Appendix A) |
+# | $m$ | R-max's visit count to call a state-action pair known (Chapter 4) |
+# | $E$ / $K$ | parallel environments / experts (MoE chapters) |
+#
+# Where a chapter needs a symbol only locally it says so where it is introduced.
 
 # %% [markdown]
 # ## How to use the book
