@@ -154,3 +154,24 @@ from rlbook.experiments import registry
 
 for name, exp in sorted(registry().items()):
     print(f"{name:20s} chapter {exp.chapter or '-':22s} presets {','.join(exp.presets)}")
+
+# %% [markdown]
+# ## The reproduction ledger
+#
+# Every chapter ends with a table of what its paper says next to what rlbook measures, with a verdict:
+# **reproduced**, **partly**, **not at this scale** (the book's or the stored run's scale does not show
+# it; the chapter says what does), **contradicted**, or **untested** (no data to check it). The ledger
+# below is read from the chapters' executed outputs by `rlbook.book.ledger`, so each claim is written
+# once, in its chapter. Chapters without a verdict column yet are not counted.
+
+# %%
+from rlbook.book import ledger
+from rlbook.book.nb import table
+
+rows = ledger.ledger(".")
+per_chapter = ledger.counts(rows)
+print(table([{"chapter": ch, **n} for ch, n in per_chapter.items()]))
+assert per_chapter["total"]["reproduced"] > 0
+
+# %%
+print(table([{k: r[k][:60] for k in ("chapter", "claim", "verdict")} for r in rows]))
