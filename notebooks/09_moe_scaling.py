@@ -52,6 +52,7 @@ from rlbook.moe import (
 )
 from rlbook.moe.layers import conv_params_to_patch, soft_slots
 from rlbook.moe.metrics import soft_utilisation, top1_utilisation
+from rlbook.rl.progress import progress
 from rlbook.viz import widgets_moe
 
 SEED = 0
@@ -283,7 +284,10 @@ print(
 # why: wall-clock timing
 runs = {}
 for name, cfg in arms.items():
-    with timed(f"{name} ({FRAMES} frames, compile included)"):
+    with (
+        timed(f"{name} ({FRAMES} frames, compile included)"),
+        progress(cfg.num_updates, name, True),
+    ):
         out = jax.block_until_ready(jax.jit(make_train(cfg))(jax.random.key(SEED)))
     runs[name] = jax.tree_util.tree_map(np.asarray, out.metrics)
 

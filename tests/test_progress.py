@@ -2,8 +2,15 @@
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 from rlbook.rl.progress import progress, tick
+
+
+@pytest.fixture(autouse=True)
+def bars_on(monkeypatch):
+    """notebooks/conftest.py turns bars off for nbval's kernels; these tests need them on."""
+    monkeypatch.delenv("RLBOOK_PROGRESS", raising=False)
 
 
 def _train(key):
@@ -34,3 +41,10 @@ def test_bars_nest_and_close():
             jax.block_until_ready(f(jax.random.key(1)))
             jax.effects_barrier()
         assert inner.n == 7 and outer.n == 0
+
+
+def test_rlbook_progress_0_turns_bars_off(monkeypatch):
+    monkeypatch.setenv("RLBOOK_PROGRESS", "0")
+    with progress(7, "off") as bar:
+        jax.block_until_ready(jax.jit(_train)(jax.random.key(0)))  # ticks with no bar: no-op
+    assert bar is None

@@ -40,6 +40,7 @@ def execute(path: str | Path, timeout: int = 600) -> float:
                     tags.append(tag)
                     added.append((cell, tag))
     os.environ.pop("MPLBACKEND", None)
+    os.environ["RLBOOK_PROGRESS"] = "0"  # progress bars are for live readers, not stored outputs
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     t0 = time.perf_counter()
     client = NotebookClient(

@@ -9,6 +9,9 @@ over ``S`` seeds of ``U`` updates has ``total = U``::
     with progress(cfg.num_updates, "PPO"):
         out = train_seeds(make_train(cfg), seed, num_seeds)
 
+In a notebook, ``progress(..., notebook=True)`` draws a ``tqdm.auto`` widget. The book's executor and
+nbval set ``RLBOOK_PROGRESS=0``, which turns every bar off, so stored and compared outputs never hold one.
+
 The callback costs tens of microseconds an update (``benchmarks/progress.py`` measures it); an
 update of a book-scale learner takes milliseconds to seconds.
 """
@@ -16,6 +19,7 @@ update of a book-scale learner takes milliseconds to seconds.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 import jax
@@ -36,7 +40,10 @@ def tick() -> None:
 @contextlib.contextmanager
 def progress(total: int, desc: str = "", notebook: bool = False):
     """Open a tqdm bar of ``total`` ticks on stderr (``notebook=True``: ``tqdm.auto``, a widget in
-    Jupyter). Yields the bar; closes it on exit."""
+    Jupyter). Yields the bar (``None`` when ``RLBOOK_PROGRESS=0``); closes it on exit."""
+    if os.environ.get("RLBOOK_PROGRESS", "1") == "0":
+        yield None
+        return
     if notebook:
         from tqdm.auto import tqdm
     else:
