@@ -28,16 +28,16 @@
 # | | chapter | paper | status |
 # |---|---|---|---|
 # | 1 | [Learning in matrix games: naive learners and LOLA](01_learning_in_games.ipynb) | background: LOLA (Foerster et al., 2018) | ready |
-# | 2 | [Model-free opponent shaping](02_mfos.ipynb) | M-FOS (Lu, Willi, de Witt, Foerster, 2022) | ready |
-# | 3 | [Opponent shaping with memory, at scale](03_shaper.ipynb) | Shaper (Khan, Willi et al., 2024) | ready |
-# | 4 | [The sample complexity of opponent shaping](04_rfos.ipynb) | R-FOS (Fung, Willi et al., 2024) | ready |
-# | 5 | [Welfare equilibria in non-coincidental games](05_welfuse.ipynb) | WelFuSe (Levi, Lu, Willi et al., 2024) | ready |
+# | 2 | [Model-free opponent shaping (M-FOS)](02_mfos.ipynb) | M-FOS (Lu, Willi, de Witt, Foerster, 2022) | ready |
+# | 3 | [Shaper: opponent shaping with one memory](03_shaper.ipynb) | Shaper (Khan, Willi et al., 2024) | ready |
+# | 4 | [The sample complexity of opponent shaping (R-FOS)](04_rfos.ipynb) | R-FOS (Fung, Willi et al., 2024) | ready |
+# | 5 | [Welfare equilibria in non-coincidental games (WelFuSe)](05_welfuse.ipynb) | WelFuSe (Levi, Lu, Willi et al., 2024) | ready |
 # | 6 | [Opponent shaping with N players](06_nplayer.ipynb) | Leading the Pack (Souly, Willi et al., 2023) | ready |
-# | 7 | [Adversarial cheap talk](07_act.ipynb) | ACT (Lu, Willi et al., 2023) | ready |
-# | 8 | [Multi-agent RL at JAX speed: SMAX, IPPO, MAPPO](08_smax.ipynb) | JaxMARL (Rutherford et al., 2024) | ready |
-# | 9 | [Mixtures of experts unlock parameter scaling](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
+# | 7 | [Adversarial cheap talk (ACT)](07_act.ipynb) | ACT (Lu, Willi et al., 2023) | ready |
+# | 8 | [SMAX: a StarCraft-like battle written in JAX (JaxMARL)](08_smax.ipynb) | JaxMARL (Rutherford et al., 2024) | ready |
+# | 9 | [Mixtures of experts and parameter scaling in deep RL](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
 # | 10 | Mixtures of experts across RL settings | Willi, Obando-Ceron et al., 2024 | planned |
-# | 11 | [Recurrent neural processes](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
+# | 11 | [Recurrent neural processes: slow latent change](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
 # | A | [Primers: PPO with GAE, and evolution strategies](90_primers.ipynb) | background: GAE, PPO, OpenES | ready |
 #
 # Chapters marked *planned* are not written yet.

@@ -137,3 +137,13 @@ def test_no_stray_widget_state_in_outputs():
     for path in NOTEBOOKS:
         raw = json.loads(path.read_text())
         assert "widgets" not in raw.get("metadata", {}), path.name
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_index_links_a_chapter_by_its_own_title(path):
+    title = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
+    title = re.sub(r"^# (Appendix )?[0-9A-Z]+\. ", "", title)
+    index = "\n".join(
+        c.source for c in nbformat.read(NB_DIR / "00_index.ipynb", as_version=4).cells
+    )
+    assert f"[{title}]({path.name})" in index, f"00_index must link {path.name} as [{title}]"
