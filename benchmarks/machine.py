@@ -107,27 +107,42 @@ def measure_bandwidth(num_elements: int, repeats: int) -> dict:
 
 
 def batched_dot_pair(batch: int, rows: int, d: int):
-    """Two jitted functions computing the same batched product, batch axis leading ("bmd,bdk->bmk") and
-    batch axis in the middle of the left operand ("mbd,bdk->bmk": XLA:CPU must transpose or loop)."""
-    right = jax.jit(lambda x, w: jnp.einsum("bmd,bdk->bmk", x, w))
-    wrong = jax.jit(lambda xt, w: jnp.einsum("mbd,bdk->bmk", xt, w))
+    """Two jitted functions computing the same batched product [B, i, j] x [B, j, k] -> [B, i, k]:
+    ``right`` contracts the left operand's last axis ("bij,bjk->bik"), ``wrong`` gets the left operand
+    stored transposed and contracts its first axis ("bji,bjk->bik"), the form autodiff emits for the
+    gradient of the right operand (Soft MoE's ``_bmm`` in ``rlbook/moe/layers.py`` avoids it)."""
+    right = jax.jit(lambda a, b: jnp.einsum("bij,bjk->bik", a, b))
+    wrong = jax.jit(lambda a_t, b: jnp.einsum("bji,bjk->bik", a_t, b))
     return right, wrong
 
 
 def measure_batched_dot(batch: int, rows: int, d: int, repeats: int) -> dict:
+    """[batch, rows, rows] x [batch, rows, d]: contraction on the last vs the first axis of the left
+    operand; and the batch axis leading vs in the middle of the left operand."""
     key = jax.random.key(1)
-    x = jax.random.normal(key, (batch, rows, d), jnp.float32)
-    xt = jnp.transpose(x, (1, 0, 2))
-    w = jax.random.normal(key, (batch, d, d), jnp.float32)
+    a = jax.random.normal(key, (batch, rows, rows), jnp.float32)
+    a_t = jnp.swapaxes(a, 1, 2)
+    b = jax.random.normal(key, (batch, rows, d), jnp.float32)
     right, wrong = batched_dot_pair(batch, rows, d)
-    flops = matmul_flops(rows, d, d, batch)
+    flops = matmul_flops(rows, rows, d, batch)
     out = {}
-    t, ts = median_seconds(lambda: right(x, w), repeats)
-    out["batch_leading"] = _entry("matmul", f"bmd,bdk->bmk b={batch} m={rows} d={d}", flops, t, ts)
-    t, ts = median_seconds(lambda: wrong(xt, w), repeats)
-    out["batch_middle"] = _entry("matmul", f"mbd,bdk->bmk b={batch} m={rows} d={d}", flops, t, ts)
+    t, ts = median_seconds(lambda: right(a, b), repeats)
+    out["contract_last"] = _entry(
+        "matmul", f"bij,bjk->bik b={batch} i=j={rows} k={d}", flops, t, ts
+    )
+    t, ts = median_seconds(lambda: wrong(a_t, b), repeats)
+    out["contract_first"] = _entry(
+        "matmul", f"bji,bjk->bik b={batch} i=j={rows} k={d}", flops, t, ts
+    )
     out["slowdown"] = round(
-        out["batch_middle"]["seconds_median"] / out["batch_leading"]["seconds_median"], 3
+        out["contract_first"]["seconds_median"] / out["contract_last"]["seconds_median"], 3
+    )
+    a_mid = jnp.swapaxes(a, 0, 1)  # [rows, batch, rows]
+    mid = jax.jit(lambda a_mid, b: jnp.einsum("ibj,bjk->bik", a_mid, b))
+    t, ts = median_seconds(lambda: mid(a_mid, b), repeats)
+    out["batch_middle"] = _entry("matmul", f"ibj,bjk->bik b={batch} i=j={rows} k={d}", flops, t, ts)
+    out["slowdown_batch_middle"] = round(
+        out["batch_middle"]["seconds_median"] / out["contract_last"]["seconds_median"], 3
     )
     return out
 
@@ -170,8 +185,9 @@ def check_schema(d: dict) -> None:
     for name in ("copy", "add"):
         if "gbps" not in d["bandwidth"].get(name, {}):
             raise ValueError(f"bandwidth.{name} needs gbps")
-    if "slowdown" not in d["batched_dot"]:
-        raise ValueError("batched_dot needs slowdown")
+    for name in ("slowdown", "contract_last", "contract_first"):
+        if name not in d["batched_dot"]:
+            raise ValueError(f"batched_dot needs {name}")
 
 
 def run(
@@ -179,8 +195,8 @@ def run(
     skinny_rows=65536,
     width=64,
     elements=64 * 2**20,
-    batch=64,
-    rows=1024,
+    batch=4096,
+    rows=16,
     repeats=7,
     log=print,
 ):
@@ -210,8 +226,10 @@ def run(
             )
     bd = out["batched_dot"]
     log(
-        f"batched dot: batch leading {bd['batch_leading']['gflops']:.2f} GFLOP/s, batch in the middle "
-        f"{bd['batch_middle']['gflops']:.2f} GFLOP/s, slowdown {bd['slowdown']:.2f}x"
+        f"batched dot [{batch},{rows},{rows}]x[{batch},{rows},{width}]: contracting the last axis "
+        f"{bd['contract_last']['gflops']:.2f} GFLOP/s, the first axis {bd['contract_first']['gflops']:.2f} "
+        f"GFLOP/s (slowdown {bd['slowdown']:.2f}x), batch axis in the middle "
+        f"{bd['batch_middle']['gflops']:.2f} GFLOP/s (slowdown {bd['slowdown_batch_middle']:.2f}x)"
     )
     log(f"load average {out['provenance']['loadavg_start']} -> {out['provenance']['loadavg_end']}")
     return out
