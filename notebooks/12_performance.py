@@ -37,7 +37,6 @@
 
 # %%
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -412,17 +411,13 @@ show_source(shard.on_batch_axis)
 # %%
 # NBVAL_IGNORE_OUTPUT
 # why: the subprocess's output includes float differences whose last digits depend on the CPU
-env_vars = {
-    **os.environ,
-    "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-    "JAX_PLATFORMS": "cpu",
-}
+# `env VAR=...` keeps the kernel's environment (PYTHONPATH, compile cache) and adds two CPU devices
+two_devices = ["env", "XLA_FLAGS=--xla_force_host_platform_device_count=2", "JAX_PLATFORMS=cpu"]
 with timed("two-device ES, sharded vs single"):
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "shard_cases.py"), "es"],
+        [*two_devices, sys.executable, str(ROOT / "tests" / "shard_cases.py"), "es"],
         capture_output=True,
         text=True,
-        env=env_vars,
         cwd=ROOT,
         timeout=300,
         check=True,
