@@ -128,16 +128,21 @@ ppo = load_json("ppo_minatar_benchmark.json")
 
 
 def smax_ratios(d):
-    """{(map, n): ratio} with the median ratio when stored, else the best-run ratio."""
-    out = {}
+    """{(map, n): ratio}: the paired median ratio when stored, else the ratio of medians, else the
+    best-run ratio; and {(map, n): (low, high)} for a stored 95% confidence interval."""
+    out, ci = {}, {}
     for row in get(d, "rows") or []:
-        r = row.get("ratio_median", row.get("ratio"))
+        r = next(
+            (row[k] for k in ("ratio_paired_median", "ratio_median", "ratio") if k in row), None
+        )
         if "map" in row and "n" in row and r is not None:
             out[(row["map"], int(row["n"]))] = float(r)
-    return out
+            if len(row.get("ratio_ci95") or []) == 2:
+                ci[(row["map"], int(row["n"]))] = tuple(float(v) for v in row["ratio_ci95"])
+    return out, ci
 
 
-ratios = smax_ratios(smax)
+ratios, ratio_ci = smax_ratios(smax)
 ippo = (get(smax, "ippo") or [{}])[0]
 bench = [
     ("SMAX env steps/s vs jaxmarl, best over maps/N", max(ratios.values()) if ratios else None),
@@ -174,8 +179,10 @@ ax = axes[0]
 if ratios:
     width = 0.8 / max(len(maps), 1)
     for i, m in enumerate(maps):
-        vals = [ratios.get((m, n), np.nan) for n in ns]
-        ax.bar(np.arange(len(ns)) + i * width, vals, width, label=m)
+        vals = np.array([ratios.get((m, n), np.nan) for n in ns])
+        lo_hi = np.array([ratio_ci.get((m, n), (v, v)) for n, v in zip(ns, vals, strict=True)])
+        err = np.abs(lo_hi.T - vals)
+        ax.bar(np.arange(len(ns)) + i * width, vals, width, yerr=err, capsize=2, label=m)
     ax.set_xticks(np.arange(len(ns)) + width * (len(maps) - 1) / 2, [str(n) for n in ns])
     ax.legend(title="map", fontsize=8)
 else:
@@ -183,7 +190,7 @@ else:
 ax.axhline(1.0, color="k", lw=1, ls="--")
 ax.set_xlabel("parallel environments N")
 ax.set_ylabel("rlbook / jaxmarl env steps/s")
-ax.set_title("SMAX vs jaxmarl (median ratio of alternating runs)")
+ax.set_title("SMAX vs jaxmarl (median ratio; bars: 95% CI if stored)")
 ax = axes[1]
 names = [n for n, _, _ in limits[:4]]
 vals = [np.nan if v is None else v for _, v, _ in limits[:4]]
