@@ -499,6 +499,12 @@ def playtime_reset(c: ShaperConfig, params, key, num_trials: int | None = None):
     )
 
 
+def params_from_lists(c: ShaperConfig, stored) -> Any:
+    """Parameters stored as nested lists (a ``data/`` file) back into ``init_params(c)``'s pytree."""
+    template = init_params(c, jax.random.key(0))
+    return jax.tree_util.tree_map(lambda t, v: jnp.asarray(v, t.dtype), template, stored)
+
+
 def naive_episode(carry, key, spec: EnvSpec, c: ShaperConfig):
     """Both seats are linear co-players; each updates on its own reward after the episode."""
     w1, w2 = carry
