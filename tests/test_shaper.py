@@ -1,5 +1,7 @@
 """Shaper: memory semantics, batch averaging, co-player updates, determinism and input checks."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -124,7 +126,7 @@ def test_coplayer_sees_only_its_own_reward(monkeypatch):
     assert not np.allclose(outs[0].reward[:, 0], outs[1].reward[:, 0])
 
 
-def test_training_is_deterministic_and_improves():
+def test_training_is_deterministic_and_seed_dependent():
     c = cfg(generations=3, eval_trials=4)
     train = jax.jit(S.make_train(c))
     a = train(jax.random.key(0))
@@ -145,10 +147,114 @@ def test_grid_envs_run_in_the_harness():
         assert np.all(np.isfinite(out.reward))
 
 
-def test_naive_baseline_shape():
-    c = cfg()
-    r = S.naive_baseline(c, jax.random.key(0), num_trials=3)
-    assert r.shape == (3, c.num_episodes, 2)
+def test_naive_baseline_drifts_to_mutual_defection():
+    """NL-NL, the no-shaping reference: two tabular REINFORCE learners in the sampled IPD start near
+    random play (-1.5 per step) and drift to mutual defection (-2): after 16 updates both are closer
+    to -2 than to -1.5."""
+    c = S.ShaperConfig.preset("book")
+    r = np.asarray(S.naive_baseline(c, jax.random.key(0), num_trials=16))
+    assert r.shape == (16, c.num_episodes, 2)
+    first, last = r[:, 0].mean(0), r[:, -1].mean(0)
+    assert np.all(first > -1.75), first
+    assert np.all(last < -1.75), last
+    with pytest.raises(ValueError, match="env"):
+        S.naive_baseline(S.ShaperConfig.preset("meta_tiny"), jax.random.key(0))
+
+
+# ----------------------------------------------------------------------------- M-FOS (ES), pax shape
+
+
+def test_mfos_net_has_pax_shape_and_th_gates_the_actor():
+    c = cfg(agent="mfos")
+    params = S.init_params(c, jax.random.key(0))["params"]["MFOSNet_0"]
+    assert {"meta", "actor", "critic", "meta_in", "actor_in", "critic_in", "meta_out"} <= set(
+        params
+    )
+    assert "bias" not in params["logits"]  # pax: logits = Linear(th * actor features), no bias
+    net = S.make_agent(c, S.make_env(c))
+    p = S.init_params(c, jax.random.key(0))
+    h0 = jnp.zeros((3, S.memory_width(c)))
+    obs = jax.nn.one_hot(jnp.array([0, 1, 2]), 5)
+    h, logits = net.apply(p, h0, obs, jnp.zeros((3, c.hidden)))
+    np.testing.assert_array_equal(logits, 0.0)  # th = 0 shuts the actor off
+    h, logits = net.apply(p, h0, obs, S.initial_context(c, 3))
+    assert not np.allclose(logits, 0.0)
+    th_now = h[:, 3 * c.hidden :]
+    assert np.all((th_now > 0) & (th_now < 1))  # a sigmoid
+
+
+def test_mfos_carries_only_th_across_episodes():
+    c = cfg(agent="mfos")
+    out = run_trial(c)
+    np.testing.assert_array_equal(out.h_start, 0)  # every GRU restarts each episode
+    # the next episode's play depends on the th of the previous episode's last step
+    params = S.init_params(c, jax.random.key(1))
+    net = S.make_agent(c, S.make_env(c))
+    obs = jnp.zeros((c.num_envs, 5)).at[:, 0].set(1.0)
+    ctx = out.h_end[0][:, 3 * c.hidden :]
+    _, logits_ctx = net.apply(params, jnp.zeros_like(out.h_end[0]), obs, ctx)
+    _, logits_one = net.apply(params, jnp.zeros_like(out.h_end[0]), obs, S.initial_context(c, 3))
+    assert not np.allclose(logits_ctx, logits_one)
+
+
+# ----------------------------------------------------------------------------- the exact meta-game
+
+
+def test_meta_game_matches_chapter_2():
+    """env="ipd_meta" is mfos.MetaGame: exact values, the naive co-player's exact step."""
+    from rlbook.games.matrix import exact_value
+    from rlbook.shaping import mfos
+
+    c = S.ShaperConfig.preset("meta_tiny")
+    params = S.init_params(c, jax.random.key(1))
+    key = jax.random.key(2)
+    out = jax.jit(S.make_trial(c))(params, key)
+    mp = S.meta_params(c)
+    _, state = mfos.META_GAME.reset(key, mp)
+    # replay the agent's first move by hand and check reward and co-player step
+    obs, _ = mfos.META_GAME.reset(key, mp)
+    x0 = jnp.concatenate([obs[:5], jnp.zeros(1)])[None]
+    net = S.make_agent(c, S.make_env(c))
+    _, phi = net.apply(params, jnp.zeros((1, c.hidden)), x0, S.initial_context(c, 1))
+    r1, r2 = exact_value(phi[0], state.theta, mp.game, mp.gamma)
+    np.testing.assert_allclose(out.reward[0], [r1, r2], rtol=1e-5, atol=1e-6)
+    theta1 = mfos.co_player_update(state.theta, phi[0], mp)
+    np.testing.assert_allclose(out.coplayer[0], theta1, rtol=1e-5, atol=1e-6)
+
+
+def test_meta_game_memory_carry_and_reset():
+    c = S.ShaperConfig.preset("meta_tiny")
+    params = S.init_params(c, jax.random.key(1))
+    carry = jax.jit(S.make_trial(c))(params, jax.random.key(0))
+    np.testing.assert_array_equal(carry.h_start[1:], carry.h_end[:-1])
+    assert float(jnp.abs(carry.h_start[1:]).sum()) > 0
+    reset = jax.jit(S.make_trial(S.ShaperConfig.preset("meta_tiny", memory="reset")))(
+        params, jax.random.key(0)
+    )
+    np.testing.assert_array_equal(reset.h_start, 0)
+    np.testing.assert_array_equal(carry.reward[0], reset.reward[0])
+    assert not np.allclose(carry.reward[1:], reset.reward[1:])
+
+
+def test_playtime_reset_is_paired_and_a_no_op_without_memory():
+    """The diagnostic replays the same weights on the same co-players; for Good Shepherd (no memory)
+    carried and reset play are identical, so a "uses its memory" claim cannot pass for it."""
+    for agent, same in (("gs", True), ("shaper", False)):
+        c = S.ShaperConfig.preset("meta_tiny", agent=agent)
+        p = jax.vmap(partial(S.init_params, c))(jax.random.split(jax.random.key(0), 2))
+        carried, reset = S.playtime_reset(c, p, jax.random.key(3), num_trials=3)
+        assert carried.shape == reset.shape == (2, 3, c.num_episodes, 2)
+        np.testing.assert_array_equal(carried[:, :, 0], reset[:, :, 0])  # same first episode
+        assert np.array_equal(carried, reset) == same
+
+
+@pytest.mark.slow
+def test_es_improves_the_agent_in_the_meta_game():
+    """ES raises the agent's fitness: the last 10 generations beat the first 10 (one seed)."""
+    c = S.ShaperConfig.preset("meta_tiny", generations=40, popsize=16, num_opps=2, hidden=8)
+    out = jax.jit(S.make_train(c))(jax.random.key(0))
+    f = np.asarray(out.fitness)
+    assert f[-10:].mean() > f[:10].mean() + 0.05, f
 
 
 @pytest.mark.parametrize(
@@ -164,6 +270,7 @@ def test_naive_baseline_shape():
         ({"num_episodes": 0}, "num_episodes"),
         ({"coplayer_lr": 0.0}, "coplayer_lr"),
         ({"gamma": 2.0}, "gamma"),
+        ({"env": "ipd_meta", "beta": -1.0}, "beta"),
     ],
 )
 def test_bad_config(kw, name):

@@ -29,6 +29,14 @@ def test_coplayer_response_depends_on_lr_and_memory():
         w.coplayer_response(params, GRID)
 
 
+def test_coplayer_response_on_the_meta_game():
+    c = ShaperConfig.preset("meta_tiny")
+    params = init_params(c, jax.random.key(0))
+    r = w.coplayer_response(params, c, lr=1.0, memory="carry", trials=2)
+    assert r["p_coop"].shape == (c.num_episodes, 5)
+    assert np.all((r["p_coop"] > 0) & (r["p_coop"] < 1))
+
+
 def test_coplayer_explorer_updates():
     params = init_params(IPD, jax.random.key(0))
     ex = w.make_coplayer_explorer(params, IPD)

@@ -1,9 +1,13 @@
 """Chapter 3 experiment: Shaper vs memory reset vs M-FOS (ES) vs Good Shepherd in the sampled IPD,
-over several seeds (vmapped), plus batch averaging on/off and a reduced grid game.
+over several seeds (vmapped), plus batch averaging on/off, a reduced grid game, and the regime where
+memory matters: the exact meta-game of Chapter 2 with an agent that sees only its own policy and reward.
 
 Each method is trained with OpenES from ``num_seeds`` seeds and its ES mean is evaluated on held-out
-co-players; the summary reports seed means, seed standard deviations and Welch's t-test for
-Shaper (carried memory) vs memory reset. ``book``: the §2.2 scale (5 seeds, 60 generations) and CoinGame
+co-players. Carried and reset memory are trained from the same seed keys and evaluated on the same
+co-players, so they are compared with **paired** t-tests (over seeds; and, for the play-time reset
+diagnostic, over (seed, co-player) pairs). Summary keys of the exact meta-game:
+``ipd_shaper_carry_reward``, ``ipd_shaper_reset_reward``, ``carry_vs_reset_p``; of the sampled IPD:
+``ipd_<method>_reward`` and ``ipd_carry_vs_reset_p``. ``book``: the §2.2 scale (5 seeds, 60 generations) and CoinGame
 3x3; ``medium``: 150 generations, 8 seeds, CoinGame and IPD-in-the-Matrix 5x5; ``paper``: pax's
 ``ipd/shaper_v_tabular.yaml`` scale (pop 1000, 100 x 100 trials, 5000 generations; days on a CPU).
 """
@@ -19,7 +23,7 @@ from scipy import stats
 from rlbook.config import check_choice
 from rlbook.experiments import Experiment
 from rlbook.rl.progress import progress
-from rlbook.shaping.shaper import ShaperConfig, naive_baseline, train_many
+from rlbook.shaping.shaper import ShaperConfig, naive_baseline, playtime_reset, train_many
 
 DESCRIPTION = (
     "Shaper vs memory reset vs M-FOS(ES) vs Good Shepherd (sampled IPD, seeds) + grid game"
@@ -32,17 +36,26 @@ METHODS = {
     "mfos": dict(agent="mfos"),
     "gs": dict(agent="gs"),
 }
+META = {  # the exact meta-game (ShaperConfig preset per experiment preset): carried vs reset memory
+    "tiny": "meta_tiny",
+    "book": "meta_book",
+    "medium": "meta_book",
+    "paper": "meta_book",
+    "long": None,
+}
 GRIDS = {  # which grid-game presets of ShaperConfig each experiment preset runs (sizes live there)
     "tiny": ("coin_tiny",),
     "book": ("coin_book",),
     "medium": ("coin_book", "ipditm_book"),
     "paper": ("coin_paper", "ipditm_paper"),
+    "long": (),
 }
 
 
 def methods(preset: str) -> tuple[str, ...]:
-    """The IPD methods a preset runs: ``tiny`` (a smoke test) only carried memory vs reset."""
-    return ("shaper", "shaper_reset") if preset == "tiny" else tuple(METHODS)
+    """The IPD methods a preset runs: ``tiny`` (a smoke test) only carried memory vs reset; ``long``
+    (Shaper alone, 300 generations: what a longer run reaches) only Shaper."""
+    return {"tiny": ("shaper", "shaper_reset"), "long": ("shaper",)}.get(preset, tuple(METHODS))
 
 
 def ipd_config(preset: str, method: str) -> ShaperConfig:
@@ -54,8 +67,33 @@ def config(preset: str) -> dict:
     out = {m: ipd_config(preset, m).to_dict() for m in methods(preset)}
     for g in GRIDS[preset]:
         out[g] = ShaperConfig.preset(g).to_dict()
+    if META[preset]:
+        out[META[preset]] = ShaperConfig.preset(META[preset]).to_dict()
     out["num_seeds"] = ShaperConfig.preset(preset).num_seeds
     return out
+
+
+def to_list(params, index: int = 0):
+    """Seed ``index`` of vmapped parameters as nested lists (JSON)."""
+    return jax.tree_util.tree_map(lambda x: np.asarray(x[index]).tolist(), params)
+
+
+def paired_p(a, b) -> float:
+    """Two-sided paired t-test p-value (the methods share seed and co-player keys)."""
+    return round(float(stats.ttest_rel(np.ravel(a), np.ravel(b)).pvalue), 4)
+
+
+def playtime_row(cfg: ShaperConfig, params, seed: int) -> dict:
+    """Carried-memory weights played with memory carried vs reset, on the same co-players."""
+    carried, reset = (np.asarray(x) for x in playtime_reset(cfg, params, jax.random.key(seed + 2)))
+    a, b = carried[..., 0].mean(-1), reset[..., 0].mean(-1)  # [seeds, trials]
+    return {
+        "carried_per_seed": a.mean(1).tolist(),
+        "reset_per_seed": b.mean(1).tolist(),
+        "carried_episode_curve": carried.mean((0, 1)).round(4).tolist(),
+        "reset_episode_curve": reset.mean((0, 1)).round(4).tolist(),
+        "paired_p": paired_p(a, b),
+    }
 
 
 def run_ipd_method(cfg: ShaperConfig, seed: int) -> tuple[np.ndarray, dict]:
@@ -73,6 +111,9 @@ def run_ipd_method(cfg: ShaperConfig, seed: int) -> tuple[np.ndarray, dict]:
         "fitness_curve": np.asarray(out.fitness).mean(0).round(4).tolist(),
         "wall_s": round(time.perf_counter() - t, 2),
     }
+    if cfg.agent == "shaper" and cfg.memory == "carry" and cfg.att_type == "nothing":
+        row["playtime"] = playtime_row(cfg, out.params, seed)
+        row["params"] = to_list(out.params)
     return agent, row
 
 
@@ -88,7 +129,7 @@ def run_grid(cfg: ShaperConfig, seed: int) -> dict:
         "episode_curve": ev.mean(0).round(4).tolist(),
         "fitness_curve": np.asarray(out.fitness)[0].round(4).tolist(),
         "wall_s": round(time.perf_counter() - t, 2),
-        "params": jax.tree_util.tree_map(lambda x: np.asarray(x[0]).tolist(), out.params),
+        "params": to_list(out.params),
     }
 
 
@@ -107,18 +148,50 @@ def run_ipd(preset: str, seed: int, log) -> tuple[dict, dict]:
             f"{m}: agent {agent.mean():.3f} +- {summary[f'ipd_{m}_reward_std']}, co-player {co.mean():.3f}"
         )
     summary["ipd_coplayer_reward"] = summary["ipd_shaper_coplayer_reward"]
-    t_res = stats.ttest_ind(per_seed["shaper"], per_seed["shaper_reset"], equal_var=False)
-    summary["ipd_carry_vs_reset_p"] = round(float(t_res.pvalue), 4)
+    if "shaper_reset" in per_seed:
+        summary["ipd_carry_vs_reset_p"] = paired_p(per_seed["shaper"], per_seed["shaper_reset"])
+    pt = results["shaper"]["playtime"]
+    summary["ipd_shaper_playtime_reset_reward"] = round(float(np.mean(pt["reset_per_seed"])), 4)
+    summary["ipd_playtime_reset_p"] = pt["paired_p"]
     nl = np.asarray(naive_baseline(ipd_config(preset, "shaper"), jax.random.key(seed + 1)))
     summary["ipd_nl_nl_reward"] = round(float(nl[..., 0].mean()), 4)
     results["nl_nl_episode_curve"] = nl.mean(0).round(4).tolist()
     return summary, results
 
 
+def run_meta(preset: str, seed: int, log) -> tuple[dict, dict]:
+    """The exact meta-game: Shaper with carried vs reset memory (same seeds, same co-players)."""
+    rows, per_seed = {}, {}
+    for m in ("shaper", "shaper_reset"):
+        cfg = ShaperConfig.preset(META[preset], **METHODS[m])
+        per_seed[m], rows[m] = run_ipd_method(cfg, seed)
+    carry, reset = per_seed["shaper"], per_seed["shaper_reset"]
+    pt = rows["shaper"]["playtime"]
+    summary = {
+        "ipd_shaper_carry_reward": round(float(carry.mean()), 4),
+        "ipd_shaper_carry_coplayer_reward": round(
+            float(np.mean(rows["shaper"]["coplayer_per_seed"])), 4
+        ),
+        "ipd_shaper_reset_reward": round(float(reset.mean()), 4),
+        "ipd_shaper_reset_coplayer_reward": round(
+            float(np.mean(rows["shaper_reset"]["coplayer_per_seed"])), 4
+        ),
+        "carry_vs_reset_p": paired_p(carry, reset),
+        "meta_playtime_reset_reward": round(float(np.mean(pt["reset_per_seed"])), 4),
+        "meta_playtime_reset_p": pt["paired_p"],
+    }
+    log(
+        f"meta-game: carry {carry.mean():.3f}, reset {reset.mean():.3f}, paired p {summary['carry_vs_reset_p']}"
+    )
+    return summary, {f"meta_{m}": r for m, r in rows.items()}
+
+
 def run(preset: str = "book", seed: int = 0, log=lambda msg: None):
     t0 = time.perf_counter()
     check_choice("preset", preset, GRIDS)
-    summary, results = run_ipd(preset, seed, log)
+    summary, results = run_meta(preset, seed, log) if META[preset] else ({}, {})
+    s_ipd, r_ipd = run_ipd(preset, seed, log)
+    summary, results = {**summary, **s_ipd}, {**results, **r_ipd}
     summary = {"num_seeds": ShaperConfig.preset(preset).num_seeds, **summary}
     for g in GRIDS[preset]:
         for m in ("shaper", "shaper_reset"):

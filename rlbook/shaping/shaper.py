@@ -18,15 +18,24 @@ mean reward over the whole trial (so it is rewarded for *shaping* the learner, n
 Baselines in the same harness (``agent=``):
 
 * ``"shaper"``: the GRU above (``memory="carry"``; ``memory="reset"`` is the ablation);
-* ``"mfos"``: M-FOS (ES) as in pax's ``mfos`` agents: the GRU is reset every episode and the only thing
-  carried is ``th = sigmoid(mean_E h_end)`` of the previous episode, fed as an extra input (a separate
-  meta-state, where Shaper has one memory);
+* ``"mfos"``: M-FOS (ES) with the shape of pax's ``ActorCriticMFOS`` (``MFOSNet``): separate meta,
+  actor and critic GRUs; the meta GRU emits ``th = sigmoid(Linear(h_meta))`` per environment, and the
+  ``th`` of an episode's last step multiplies the actor's (and critic's) GRU features during the next
+  episode (``th`` starts at ones). All three GRUs restart at zero every episode: the only context carried
+  across episodes is ``th`` (a separate meta-state, where Shaper has one memory). ES has no use for the
+  critic; it is kept so the parameter count matches;
 * ``"gs"``: Good Shepherd, a memoryless MLP [16, 16] on the current observation (no history, no context).
 
 The environment is any two-player gymnax-style env of ``rlbook.games`` (``iterated`` IPD, ``coin_game``,
 ``ipditm``); the co-player is a linear softmax policy on its own observation (on the IPD's one-hot
 observation this is the tabular memory-one learner). ES is ``rlbook.learners.es.OpenES`` with common
 random numbers (every population member meets the same co-players).
+
+``env="ipd_meta"`` is the **exact meta-game** of Chapter 2 (``rlbook.shaping.mfos.MetaGame``): one
+"episode" is one exact co-player update (a naive learner on the exact IPD value), the agent's action is
+its next memory-one policy (5 logits) and its input is only its own previous policy and reward, never
+the co-player's parameters. With no within-episode history to re-identify the co-player from, whatever
+the agent knows about it must come from earlier episodes: the regime where carried memory matters.
 """
 
 from __future__ import annotations
@@ -41,33 +50,39 @@ import jax.numpy as jnp
 
 from rlbook.config import Config, check_choice, check_float, check_int, check_number
 from rlbook.games import coin_game, ipditm, iterated
+from rlbook.games.matrix import exact_value, get_game
 from rlbook.learners.es import OpenES, check_popsize, train_es
 from rlbook.rl import categorical_logp, clipped_policy_loss, discounted_returns, train_seeds
+from rlbook.shaping import mfos as mfos_lib
 
 AGENTS = ("shaper", "mfos", "gs")
 MEMORIES = ("carry", "reset")
 ATT_TYPES = ("nothing", "avg")
 COPLAYERS = ("reinforce", "ppo")
-ENVS = ("ipd", "imp", "coin_game", "ipditm")
+ENVS = ("ipd", "imp", "coin_game", "ipditm", "ipd_meta")
 
 _TINY = dict(num_envs=2, num_episodes=3, num_steps=4, popsize=4, num_opps=2, generations=2)
 _TINY.update(eval_trials=4, hidden=8, num_seeds=2)
 _GRID = dict(num_envs=4, coplayer_lr=0.5, coplayer_init_std=0.1, popsize=32, num_opps=2)
 _COIN = dict(_GRID, env="coin_game", num_episodes=16, num_steps=16, num_seeds=1)
 _IPDITM = dict(_GRID, env="ipditm", grid_size=5, num_coins=2, num_episodes=12, num_steps=48)
+# the exact meta-game (Chapter 2's, naive co-player at lr 1): one env, one "step" per co-player update
+_META = dict(env="ipd_meta", num_envs=1, num_steps=1, coplayer_lr=1.0, num_episodes=50)
 
 
 @dataclasses.dataclass(frozen=True)
 class ShaperConfig(Config):
     """Shaper's trial and ES settings. Presets: ``tiny`` (seconds); ``book``: the sampled IPD at
-    laptop scale (opponent-shaping notes §2.2); ``medium``: 150 generations, 8 seeds; ``paper``: pax's
+    laptop scale (opponent-shaping notes §2.2); ``medium``: 150 generations, 8 seeds;
+    ``long``: 300 generations, 3 seeds; ``paper``: pax's
     ``ipd/shaper_v_tabular.yaml``; ``coin_*`` / ``ipditm_*``: reduced grid games (``*_paper``: 3000
-    generations)."""
+    generations); ``meta_*``: the exact meta-game of Chapter 2 (``env="ipd_meta"``)."""
 
     PRESETS: ClassVar[dict] = {
         "tiny": _TINY,
         "book": dict(num_seeds=5),
         "medium": dict(generations=150, num_seeds=8),
+        "long": dict(generations=300, num_seeds=3),
         "paper": dict(num_envs=2, num_episodes=100, num_steps=100, popsize=1000, num_opps=10)
         | dict(sigma=0.04, lr=0.1, generations=5000, num_seeds=5),
         "coin_tiny": dict(_TINY, env="coin_game", num_episodes=2, eval_trials=2, num_seeds=1),
@@ -75,6 +90,8 @@ class ShaperConfig(Config):
         "coin_paper": dict(_COIN, generations=3000),
         "ipditm_book": dict(_IPDITM, generations=40, num_seeds=1),
         "ipditm_paper": dict(_IPDITM, generations=3000, num_seeds=1),
+        "meta_tiny": dict(_TINY, **_META | dict(num_episodes=6)),
+        "meta_book": dict(_META, popsize=64, num_opps=8, generations=200, num_seeds=5),
     }
 
     env: str = "ipd"
@@ -136,6 +153,9 @@ class EnvSpec(NamedTuple):
 
 
 def make_env(c: ShaperConfig) -> EnvSpec:
+    """The env's functions and sizes; ``ipd_meta``: input [sigmoid(own phi), own reward], action = 5 logits."""
+    if c.env == "ipd_meta":
+        return EnvSpec(None, None, meta_params(c), 6, 5)
     if c.env in ("ipd", "imp"):
         env = iterated.IteratedMatrixGame(c.env, c.num_steps)
         return EnvSpec(env.reset, env.step, env.default_params, 5, 2)
@@ -155,8 +175,30 @@ def batch_average(h: jax.Array, beta: float) -> jax.Array:
     return (1.0 - beta) * h + beta * h.mean(0, keepdims=True)
 
 
+class MFOSNet(nn.Module):
+    """pax's ``ActorCriticMFOS`` shape: ``h = [h_meta, h_actor, h_critic, th_now]`` ([..., 4H]); each GRU
+    has its own input layer; the actor's and critic's GRU features are multiplied by the context ``th``
+    (the previous episode's last ``th_now``); ``th_now = sigmoid(Linear(meta GRU))``. Returns
+    (new h, logits); the critic's value is computed as in pax but unused by ES."""
+
+    hidden: int
+    num_actions: int
+
+    @nn.compact
+    def __call__(self, h, obs, th):
+        H = self.hidden
+        h_t, h_a, h_v = h[..., :H], h[..., H : 2 * H], h[..., 2 * H : 3 * H]
+        h_a, y_a = nn.GRUCell(H, name="actor")(h_a, nn.Dense(H, name="actor_in")(obs))
+        logits = nn.Dense(self.num_actions, use_bias=False, name="logits")(th * y_a)
+        h_v, y_v = nn.GRUCell(H, name="critic")(h_v, nn.Dense(H, name="critic_in")(obs))
+        _value = nn.Dense(1, use_bias=False, name="value")(th * y_v)
+        h_t, y_t = nn.GRUCell(H, name="meta")(h_t, nn.Dense(H, name="meta_in")(obs))
+        th_now = jax.nn.sigmoid(nn.Dense(H, name="meta_out")(y_t))
+        return jnp.concatenate([h_t, h_a, h_v, th_now], -1), logits
+
+
 class Agent(nn.Module):
-    """``kind="gru"``: GRU -> logits (Shaper); ``"mfos"``: GRU on [obs, th] -> logits; ``"gs"``: MLP."""
+    """``kind="gru"``: GRU -> logits (Shaper); ``"mfos"``: ``MFOSNet``; ``"gs"``: MLP (no memory)."""
 
     kind: str
     hidden: int
@@ -168,8 +210,9 @@ class Agent(nn.Module):
             x = nn.tanh(nn.Dense(16)(obs))
             x = nn.tanh(nn.Dense(16)(x))
             return h, nn.Dense(self.num_actions)(x)
-        x = jnp.concatenate([obs, ctx], -1) if self.kind == "mfos" else obs
-        h, y = nn.GRUCell(self.hidden)(h, x)
+        if self.kind == "mfos":
+            return MFOSNet(self.hidden, self.num_actions)(h, obs, ctx)
+        h, y = nn.GRUCell(self.hidden)(h, obs)
         return h, nn.Dense(self.num_actions)(y)
 
 
@@ -178,11 +221,21 @@ def make_agent(c: ShaperConfig, spec: EnvSpec) -> Agent:
     return Agent(kind=kind, hidden=c.hidden, num_actions=spec.num_actions)
 
 
+def memory_width(c: ShaperConfig) -> int:
+    """Width of the agent's carried state ``h``: ``4 * hidden`` for M-FOS (meta, actor, critic, th)."""
+    return 4 * c.hidden if c.agent == "mfos" else c.hidden
+
+
+def initial_context(c: ShaperConfig, num_envs: int) -> jax.Array:
+    """M-FOS's ``th`` before the first episode: ones, as pax (unused by the other agents)."""
+    return jnp.ones((num_envs, c.hidden))
+
+
 def init_params(c: ShaperConfig, key) -> Any:
     spec = make_env(c)
     net = make_agent(c, spec)
-    h = jnp.zeros((1, c.hidden))
-    return net.init(key, h, jnp.zeros((1, spec.obs_dim)), jnp.zeros((1, c.hidden)))
+    h = jnp.zeros((1, memory_width(c)))
+    return net.init(key, h, jnp.zeros((1, spec.obs_dim)), initial_context(c, 1))
 
 
 # ----------------------------------------------------------------------------- co-player
@@ -254,7 +307,7 @@ class StepOut(NamedTuple):
 class EpisodeCarry(NamedTuple):
     w: Any  # the co-player's parameters
     h: jax.Array  # f32[E, H] the agent's memory
-    ctx: jax.Array  # f32[E, H] M-FOS (ES)'s meta-state th of the previous episode
+    ctx: jax.Array  # f32[E, H] M-FOS (ES)'s meta-state th of the previous episode (ones at first)
 
 
 def play_episode(key, spec: EnvSpec, c: ShaperConfig, act1, w2, h, record: bool = False):
@@ -296,7 +349,7 @@ def trial_episode(carry: EpisodeCarry, key, params, net, spec, c: ShaperConfig, 
     act1 = partial(agent_act, params, ctx=carry.ctx, net=net, c=c)
     h, out = play_episode(key, spec, c, act1, carry.w, h_start, record)
     w_new = coplayer_update(carry.w, out.obs[:, :, 1], out.a2, out.reward[..., 1], c)
-    ctx_new = jnp.broadcast_to(jax.nn.sigmoid(h.mean(0, keepdims=True)), h.shape)
+    ctx_new = h[:, 3 * c.hidden :] if c.agent == "mfos" else carry.ctx  # pax: th of the last step
     ys = TrialOut(out.reward.mean((0, 1)), h_start, h, w_new)
     return EpisodeCarry(w_new, h, ctx_new), (ys, out.state)
 
@@ -304,11 +357,50 @@ def trial_episode(carry: EpisodeCarry, key, params, net, spec, c: ShaperConfig, 
 def run_trial(params, key, c: ShaperConfig, spec: EnvSpec, net: nn.Module, record: bool = False):
     """One trial: a fresh co-player, ``num_episodes`` episodes. Returns (TrialOut, recorded states)."""
     k_init, k_run = jax.random.split(key)
-    zeros = jnp.zeros((c.num_envs, c.hidden))
-    carry = EpisodeCarry(coplayer_init(k_init, c, spec), zeros, zeros)
+    zeros = jnp.zeros((c.num_envs, memory_width(c)))
+    carry = EpisodeCarry(coplayer_init(k_init, c, spec), zeros, initial_context(c, c.num_envs))
     episode = partial(trial_episode, params=params, net=net, spec=spec, c=c, record=record)
     _, (res, states) = jax.lax.scan(episode, carry, jax.random.split(k_run, c.num_episodes))
     return res, states
+
+
+# ----------------------------------------------------------------------------- the exact meta-game
+
+
+def meta_params(c: ShaperConfig) -> mfos_lib.MetaParams:
+    """Chapter 2's meta-game for ``env="ipd_meta"``: exact IPD, a naive co-player at ``coplayer_lr``."""
+    return mfos_lib.MetaParams(get_game("ipd"), c.coplayer_lr, 1.0, c.gamma, "nl", c.num_episodes)
+
+
+class MetaCarry(NamedTuple):
+    theta: jax.Array  # f32[5] the co-player's logits (hidden from the agent)
+    h: jax.Array  # f32[1, W] the agent's memory
+    ctx: jax.Array  # f32[1, H] M-FOS (ES)'s th
+    x: jax.Array  # f32[1, 6] the agent's input: sigmoid(its last policy), its last reward
+
+
+def meta_episode(carry: MetaCarry, _, params, net, c: ShaperConfig, mp: mfos_lib.MetaParams):
+    """One meta-step: the agent picks its memory-one policy phi from its own last policy and reward;
+    both get their exact per-step value; the co-player takes its exact naive-learning step."""
+    carry_memory = c.agent == "shaper" and c.memory == "carry"
+    h_start = carry.h if carry_memory else jnp.zeros_like(carry.h)
+    h, phi = agent_act(params, h_start, carry.x, carry.ctx, net, c)
+    r1, r2 = exact_value(phi[0], carry.theta, mp.game, mp.gamma)
+    theta = mfos_lib.co_player_update(carry.theta, phi[0], mp)
+    ctx = h[:, 3 * c.hidden :] if c.agent == "mfos" else carry.ctx
+    x = jnp.concatenate([jax.nn.sigmoid(phi), r1.reshape(1, 1)], -1)
+    return MetaCarry(theta, h, ctx, x), TrialOut(jnp.stack([r1, r2]), h_start, h, theta)
+
+
+def run_meta_trial(params, key, c: ShaperConfig, spec: EnvSpec, net: nn.Module):
+    """One meta-episode of the exact meta-game (``mfos.MetaGame.reset``: random co-player and first
+    policy, the warm-up update). Returns (TrialOut with leaves [K, ...], None)."""
+    obs, state = mfos_lib.META_GAME.reset(key, spec.params)
+    x0 = jnp.concatenate([obs[:5], jnp.zeros(1)])[None]
+    carry = MetaCarry(state.theta, jnp.zeros((1, memory_width(c))), initial_context(c, 1), x0)
+    step = partial(meta_episode, params=params, net=net, c=c, mp=spec.params)
+    _, res = jax.lax.scan(step, carry, None, length=c.num_episodes)
+    return res, None
 
 
 def make_trial(c: ShaperConfig, record: bool = False):
@@ -320,6 +412,8 @@ def make_trial(c: ShaperConfig, record: bool = False):
     net = make_agent(c, spec)
 
     def trial(params, key):
+        if c.env == "ipd_meta":
+            return run_meta_trial(params, key, c, spec, net)[0]
         res, states = run_trial(params, key, c, spec, net, record)
         return (res, states) if record else res
 
@@ -387,6 +481,30 @@ def evaluate(c: ShaperConfig, params, key, num_trials: int | None = None) -> jax
     return jax.jit(jax.vmap(lambda k: trial(params, k).reward))(jax.random.split(key, n))
 
 
+def playtime_reset(c: ShaperConfig, params, key, num_trials: int | None = None):
+    """The play-time reset diagnostic: the same trained weights (leaves [seeds, ...]) against the same
+    co-players (one key for every seed), memory carried vs zeroed at every episode start.
+    Returns (carried, reset), each f32[seeds, num_trials, K, 2], paired trial by trial."""
+    n = c.eval_trials if num_trials is None else num_trials
+    check_number("num_trials", n, 1, None, integer=True)
+    keys = jax.random.split(key, n)
+
+    def play(cfg):
+        trial = make_trial(cfg)
+        per_seed = lambda p: jax.vmap(lambda k: trial(p, k).reward)(keys)
+        return jax.jit(jax.vmap(per_seed))(params)
+
+    return play(dataclasses.replace(c, memory="carry")), play(
+        dataclasses.replace(c, memory="reset")
+    )
+
+
+def params_from_lists(c: ShaperConfig, stored) -> Any:
+    """Parameters stored as nested lists (a ``data/`` file) back into ``init_params(c)``'s pytree."""
+    template = init_params(c, jax.random.key(0))
+    return jax.tree_util.tree_map(lambda t, v: jnp.asarray(v, t.dtype), template, stored)
+
+
 def naive_episode(carry, key, spec: EnvSpec, c: ShaperConfig):
     """Both seats are linear co-players; each updates on its own reward after the episode."""
     w1, w2 = carry
@@ -401,6 +519,8 @@ def naive_baseline(c: ShaperConfig, key, num_trials: int = 64) -> jax.Array:
     """f32[num_trials, K, 2]: two co-players of the same kind learning against each other (NL-NL),
     the 'no shaping' reference: the agent seat is a learner too."""
     check_number("num_trials", num_trials, 1, None, integer=True)
+    if c.env == "ipd_meta":
+        raise ValueError("env must be a sampled game for naive_baseline, got 'ipd_meta'")
     spec = make_env(c)
     episode = partial(naive_episode, spec=spec, c=c)
 

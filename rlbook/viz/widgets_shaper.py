@@ -11,6 +11,7 @@ memory carried or reset, and a replay viewer of grid-game episodes across the co
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import ipywidgets as widgets
 import jax
@@ -30,6 +31,12 @@ from rlbook.shaping.shaper import (
 STATE_LABELS = ("start", "CC", "CD", "DC", "DD")
 
 
+@functools.lru_cache(maxsize=16)
+def trials_fn(c: ShaperConfig):
+    """``jit(vmap(trial))`` over co-player keys for config ``c``, compiled once per config."""
+    return jax.jit(jax.vmap(make_trial(c), (None, 0)))
+
+
 def coplayer_response(
     params,
     cfg: ShaperConfig,
@@ -41,20 +48,24 @@ def coplayer_response(
     """Play ``params`` (a Shaper trained on ``cfg``, IPD) against ``trials`` fresh co-players with
     learning rate ``lr``; memory ``"carry"`` or ``"reset"``. Returns per-episode mean rewards and the
     co-player's mean P(C | s) after each of its updates."""
-    if cfg.env not in ("ipd", "imp"):
-        raise ValueError(f"cfg.env must be 'ipd' or 'imp' for coplayer_response, got {cfg.env!r}")
+    if cfg.env not in ("ipd", "imp", "ipd_meta"):
+        raise ValueError(
+            f"cfg.env must be 'ipd', 'imp' or 'ipd_meta' for coplayer_response, got {cfg.env!r}"
+        )
     c = dataclasses.replace(cfg, coplayer_lr=float(lr), memory=memory)
     validate(c)
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
-    trial = jax.jit(jax.vmap(make_trial(c), (None, 0)))
-    out = trial(params, jax.random.split(jax.random.key(int(seed)), int(trials)))
+    out = trials_fn(c)(params, jax.random.split(jax.random.key(int(seed)), int(trials)))
+    # ipd_meta: the co-player's logits are P(C | s) logits; sampled games: a linear softmax policy
+    meta = cfg.env == "ipd_meta"
+    p_coop = jax.nn.sigmoid(out.coplayer) if meta else coplayer_p_cooperate(out.coplayer)
     return {
         "lr": float(lr),
         "memory": memory,
         "agent": np.asarray(out.reward[..., 0].mean(0)),
         "coplayer": np.asarray(out.reward[..., 1].mean(0)),
-        "p_coop": np.asarray(coplayer_p_cooperate(out.coplayer).mean(0)),  # [K, 5]
+        "p_coop": np.asarray(p_coop.mean(0)),  # [K, 5]
     }
 
 
@@ -64,7 +75,7 @@ def plot_response(res: dict):
     axes[0].plot(k, res["agent"], "o-", label="Shaper")
     axes[0].plot(k, res["coplayer"], "s-", label="co-player")
     axes[0].set_xlabel("inner episode (co-player update)")
-    axes[0].set_ylabel("reward per step")
+    axes[0].set_ylabel("IPD reward per step")
     axes[0].legend()
     for s in range(5):
         axes[1].plot(k, res["p_coop"][:, s], label=STATE_LABELS[s])
@@ -77,10 +88,11 @@ def plot_response(res: dict):
     return fig
 
 
-def make_coplayer_explorer(params, cfg: ShaperConfig) -> widgets.interactive:
+def make_coplayer_explorer(params, cfg: ShaperConfig, lr: float = 2.0) -> widgets.interactive:
+    """Sliders for the co-player's learning rate (starting at ``lr``) and the memory mode."""
     cache: dict = {}
 
-    def show(lr=2.0, memory="carry"):
+    def show(lr=lr, memory="carry"):
         key = (round(lr, 3), memory)
         if key not in cache:
             cache[key] = coplayer_response(params, cfg, lr, memory)
@@ -92,7 +104,7 @@ def make_coplayer_explorer(params, cfg: ShaperConfig) -> widgets.interactive:
     return widgets.interactive(
         show,
         lr=widgets.FloatSlider(
-            value=2.0,
+            value=lr,
             min=0.5,
             max=4.0,
             step=0.5,
