@@ -34,7 +34,7 @@ def test_data_file_has_provenance(path):
 # Files written from a dirty working tree that are being regenerated from a clean commit. Each name
 # here is a known defect, not an exemption: remove it as soon as its file is regenerated (the test
 # below then rejects the file if it is still dirty, and fails if a listed file has become clean).
-KNOWN_DIRTY_PENDING_REGENERATION = {"mfos_book.json", "mfos_ppo_book.json", "shaper_book.json"}
+KNOWN_DIRTY_PENDING_REGENERATION = {"mfos_book.json", "mfos_ppo_book.json"}
 
 
 def _is_dirty(prov: dict) -> bool:
