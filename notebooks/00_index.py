@@ -38,6 +38,7 @@
 # | 9 | [Mixtures of experts and parameter scaling in deep RL](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
 # | 10 | Mixtures of experts across RL settings | Willi, Obando-Ceron et al., 2024 | planned |
 # | 11 | [Recurrent neural processes: slow latent change](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
+# | 12 | [Making RL fast in JAX](12_performance.ipynb) | performance: benchmarks against jaxmarl, gymnax and Python loops | ready |
 # | A | [Primers: PPO with GAE, and evolution strategies](90_primers.ipynb) | background: GAE, PPO, OpenES | ready |
 #
 # Chapters marked *planned* are not written yet.
