@@ -89,14 +89,14 @@ def test_continuous_attack_decoding(enemy_xy, enemy_r):
     assert int(attacks[0]) == 5 and int(attacks[5]) == 9
 
 
-@pytest.mark.parametrize("p_keep,expected", [(1.0, (5, 9)), (0.0, (6, 6))])
-def test_attack_same_unit_rule(p_keep, expected):
-    """With p_keep = 0 a shooting unit repeats its previous attack index (6) instead of aiming."""
+@pytest.mark.parametrize("p_aim,expected", [(1.0, (5, 9)), (0.0, (6, 6))])
+def test_attack_same_unit_rule(p_aim, expected):
+    """With p_aim = 0 a shooting unit repeats its previous attack index (6) instead of aiming."""
     state = placed(STATE_C, {0: (1.0, 1.0), 5: (1.0, 2.0)})
     state = state.replace(prev_attack_actions=state.prev_attack_actions.at[0].set(6).at[5].set(6))
     acts = random_actions(ENV_C, jax.random.key(1))
-    acts["ally_0"] = jnp.array([p_keep, 0.0, 0.5, 0.25])
-    acts["enemy_0"] = jnp.array([p_keep, 0.0, 0.5, 0.75])
+    acts["ally_0"] = jnp.array([p_aim, 0.0, 0.5, 0.25])
+    acts["enemy_0"] = jnp.array([p_aim, 0.0, 0.5, 0.75])
     _, attacks = DECODE_C(jax.random.key(3), state, jnp.stack([acts[a] for a in ENV_C.agents]))
     assert (int(attacks[0]), int(attacks[5])) == expected
 

@@ -63,10 +63,10 @@ def _two_way_draw(key, p):
 def decode_continuous(key, pos, prev_attacks, actions, num_allies):
     """Continuous actions (N, 4) in [0, 1] -> (movement vectors (N, 2), raw attack index (N,)).
 
-    The four numbers are (p_keep, p_move, r, theta) in jaxmarl 0.2's order ``CONTINUOUS_ACTION_DIMS``:
+    The four numbers are (p_aim, p_move, r, theta) in jaxmarl 0.2's order ``CONTINUOUS_ACTION_DIMS``:
     with probability ``p_move`` the unit moves by the vector r (cos 2 pi theta, sin 2 pi theta) (|v| <= 1,
     so r is the fraction of full speed); otherwise it shoots at the opposing unit (alive or not) nearest
-    to the point ``position + v`` and, with probability ``1 - p_keep``, repeats its previous attack index
+    to the point ``position + v`` or, with probability ``1 - p_aim``, repeats its previous attack index
     instead (which is 0, i.e. no attack, after a move). The names are jaxmarl's and read backwards
     ("do_shoot" is the probability of *moving*); we keep the semantics and say so.
     """
