@@ -6,7 +6,7 @@ default mode (unit-list observations, discrete actions) and, at ``--modes-n``, i
 continuous-action mode. The runner **consumes the observations** (their sum, and the world state's, is
 carried through the scan), so XLA cannot drop their computation on either side.
 
-Protocol. Compile time is measured separately. One timed run is ``calls`` back-to-back calls of the compiled
+Protocol. One compiled rollout is about 20k env steps (``steps_for``). Compile time is measured separately. One timed run is ``calls`` back-to-back calls of the compiled
 rollout, with ``calls`` chosen from a warm-up so that a run lasts at least ``--min-run-s`` (0.5 s) on the
 faster side; both sides do the same work. ``--repeats`` (>= 7) pairs of runs are timed, the order inside
 each pair (rlbook first or jaxmarl first) drawn at random, so that load from other jobs hits both sides
@@ -43,8 +43,9 @@ CONIC_CONTINUOUS = ("conic", "continuous")
 
 
 def steps_for(n: int) -> int:
-    """Scan length of one compiled rollout: 1000 steps at small N, 100 at N >= 1024."""
-    return 1000 if n <= 64 else 100
+    """Scan length of one compiled rollout: about 20k env steps (1000 steps at N = 1, 312 at N = 64, 19 at
+    N = 1024, 10 at N = 4096); a timed run repeats the call until it lasts ``--min-run-s``."""
+    return int(min(1000, max(10, 20_000 // n)))
 
 
 def random_actions(env, key, state):
