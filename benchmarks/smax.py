@@ -248,32 +248,43 @@ def parse_args():
     return args
 
 
+START_COMMIT = subprocess.run(
+    ["git", "rev-parse", "HEAD"], capture_output=True, text=True
+).stdout.strip()  # the code that ran (later commits during a long run do not change it)
+
+
 def main():
     args = parse_args()
     load_start, t_start = load(), time.perf_counter()
     print(f"load average at start: {load_start}")
     print("env steps/s (median of paired runs; ratio = paired median rlbook/jaxmarl with 95% CI)")
     print(HEADER)
-    rows = []
-    for name in args.maps:
-        for n in args.n:
-            rows.append(env_row(name, n, DEFAULT_MODE, args))
-            if n in args.modes_n:
-                rows.append(env_row(name, n, CONIC_CONTINUOUS, args))
+    rows, ippo = [], []
+    cells = [(name, n, mode) for name in args.maps for n in args.n
+             for mode in [DEFAULT_MODE] + ([CONIC_CONTINUOUS] if n in args.modes_n else [])]  # fmt: skip
+    for name, n, mode in cells:
+        rows.append(env_row(name, n, mode, args))
+        write(args, rows, ippo, load_start, t_start, complete=False)
     if args.ippo_maps:
         print(f"IPPO training env steps/s ({args.ippo_updates} updates, {args.ippo_preset} sizes)")
         print(HEADER)
-    ippo = [ippo_row(name, args) for name in args.ippo_maps]
-    load_end = load()
-    print(f"load average at end: {load_end}; {time.perf_counter() - t_start:.0f} s")
+    for name in args.ippo_maps:
+        ippo.append(ippo_row(name, args))
+        write(args, rows, ippo, load_start, t_start, complete=False)
+    write(args, rows, ippo, load_start, t_start, complete=True)
+    print(f"load average at end: {load()}; {time.perf_counter() - t_start:.0f} s")
+
+
+def write(args, rows, ippo, load_start, t_start, complete):
+    """Write the table so far (after every row: a run stopped early keeps its finished rows)."""
     if args.out:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+        load_end = load()
         prov = dict(
-            script="benchmarks/smax.py", args=vars(args), commit=commit.strip(),
+            script="benchmarks/smax.py", args=vars(args), commit=START_COMMIT,
             jax=jax.__version__, machine=platform.machine(), cpus=os.cpu_count(),
             date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             loadavg_start=load_start, loadavg_end=load_end,
-            wall_s=round(time.perf_counter() - t_start, 1),
+            wall_s=round(time.perf_counter() - t_start, 1), complete=complete,
             timing="paired runs (random order within a pair) of >= min_run_s each after a warm-up; "
             "ratio_paired_median = median over pairs of t_jaxmarl / t_rlbook, 95% bootstrap CI over "
             "pairs; observations consumed; compile excluded",
