@@ -383,7 +383,7 @@ rows = [
      " / ".join(f"{by['3m', n]['ratio_paired_median']:.2f}" for n in ns)),
     ("rlbook / jaxmarl, all maps and N", "goal >= 1",
      f"min {ratios.min():.2f}, median {np.median(ratios):.2f}, max {ratios.max():.2f}"),
-    ("rlbook / jaxmarl, conic + continuous, N=1024", "not measured",
+    ("rlbook / jaxmarl, conic+continuous N=1024", "not measured",
      " / ".join(f"{m} {r['ratio_paired_median']:.2f}" for m, r in cc.items())),
     ("IPPO training steps/s, 3m, 128x128", "6.3k (jaxmarl's script)",
      f"{ip['rlbook_sps_median'] / 1e3:.1f}k / {ip['jaxmarl_sps_median'] / 1e3:.1f}k, rlbook's / "
