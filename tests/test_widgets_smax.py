@@ -19,9 +19,27 @@ def test_scenario_sizes_match_the_spec_table():
         w.scenario_sizes({"marine": 1}, {"marine": 0})
 
 
+def test_scenario_sizes_of_the_modes():
+    conic = w.scenario_sizes({"marine": 5}, {"marine": 6}, "conic")
+    assert (conic["obs_size"], conic["ally_actions"]) == (13 * 64 + 10, 11)
+    cont = w.scenario_sizes({"marine": 5}, {"marine": 6}, "unit_list", "continuous")
+    assert (cont["obs_size"], cont["ally_actions"], cont["world_state_size"]) == (
+        140,
+        "4 in [0, 1]",
+        132,
+    )
+    with pytest.raises(ValueError, match="observation_type"):
+        w.scenario_sizes({"marine": 1}, {"marine": 1}, "grid")
+    with pytest.raises(ValueError, match="action_type"):
+        w.scenario_sizes({"marine": 1}, {"marine": 1}, "unit_list", "box")
+
+
 def test_builder_and_viewer_update():
     b = w.make_scenario_builder()
     assert b.result["obs_size"] == 13 * 5 + 10
+    obs, act = b.children[1].children
+    obs.value, act.value = "conic", "continuous"
+    assert b.result["obs_size"] == 842 and b.result["ally_actions"] == "4 in [0, 1]"
     v = w.make_episode_viewer("3m", "stop")
     assert v.result["won"] is False and v.result["return"] == 0.0
     with pytest.raises(ValueError, match="policy"):

@@ -13,6 +13,7 @@ import jax
 import matplotlib.pyplot as plt
 
 from rlbook.envs.smax import SCENARIOS, UNIT_NAMES, HeuristicEnemySMAX, custom_scenario
+from rlbook.envs.smax.env import ACTION_TYPES, OBSERVATION_TYPES
 from rlbook.envs.smax.render import ALLY_POLICIES, record_episode
 from rlbook.viz.plots_smax import draw_frame
 
@@ -47,8 +48,22 @@ def episode_summary(scenario: str = "3m", policy="heuristic", seed: int = 0) -> 
     }
 
 
-def scenario_sizes(allies: dict, enemies: dict) -> dict:
-    """Observation / action / world-state sizes of a custom scenario ({unit name: count} per team)."""
+def scenario_sizes(
+    allies: dict,
+    enemies: dict,
+    observation_type: str = "unit_list",
+    action_type: str = "discrete",
+) -> dict:
+    """Observation / action / world-state sizes of a custom scenario ({unit name: count} per team) in
+    one of SMAX's observation types ("unit_list": 13 features per other unit; "conic": 32 sectors x 2
+    units x 13, whatever the battle size) and action types ("discrete": 5 moves + one attack per
+    opponent; "continuous": 4 numbers in [0, 1])."""
+    if observation_type not in OBSERVATION_TYPES:
+        raise ValueError(
+            f"observation_type must be one of {OBSERVATION_TYPES}, got {observation_type!r}"
+        )
+    if action_type not in ACTION_TYPES:
+        raise ValueError(f"action_type must be one of {ACTION_TYPES}, got {action_type!r}")
     idx = {n: i for i, n in enumerate(UNIT_NAMES)}
     for team in (allies, enemies):
         for name in team:
@@ -57,15 +72,19 @@ def scenario_sizes(allies: dict, enemies: dict) -> dict:
     sc = custom_scenario(
         {idx[k]: v for k, v in allies.items() if v}, {idx[k]: v for k, v in enemies.items() if v}
     )
-    n = sc.num_units
+    env = HeuristicEnemySMAX(
+        scenario=sc, observation_type=observation_type, action_type=action_type
+    )  # the sizes come from the env itself
+    a = env.agents[0]
+    cont = action_type == "continuous"
     return {
         "description": sc.describe(),
         "num_allies": sc.num_allies,
         "num_enemies": sc.num_enemies,
-        "obs_size": 13 * (n - 1) + 10,
-        "ally_actions": 5 + sc.num_enemies,
-        "enemy_actions": 5 + sc.num_allies,
-        "world_state_size": 12 * n,
+        "obs_size": env.observation_space(a).shape[0],
+        "ally_actions": "4 in [0, 1]" if cont else env.num_ally_actions,
+        "enemy_actions": "4 in [0, 1]" if cont else env.num_enemy_actions,
+        "world_state_size": env.state_size,
     }
 
 
@@ -120,7 +139,7 @@ def make_episode_viewer(
 
 
 def make_scenario_builder():
-    """Integer sliders for the units of each team; shows the resulting sizes."""
+    """Integer sliders for the units of each team and the two mode dropdowns; shows the resulting sizes."""
     sliders = {
         (team, name): widgets.IntSlider(
             3 if name == "marine" else 0, 0, 10, description=f"{team[0]}:{name}"
@@ -128,22 +147,25 @@ def make_scenario_builder():
         for team in ("allies", "enemies")
         for name in UNIT_NAMES
     }
+    obs = widgets.Dropdown(options=OBSERVATION_TYPES, value="unit_list", description="obs")
+    act = widgets.Dropdown(options=ACTION_TYPES, value="discrete", description="actions")
     out = widgets.Output()
     box = widgets.VBox([widgets.HBox([widgets.VBox([s for (t, _), s in sliders.items() if t == team])
-                                      for team in ("allies", "enemies")]), out])  # fmt: skip
+                                      for team in ("allies", "enemies")]),
+                        widgets.HBox([obs, act]), out])  # fmt: skip
 
     def redraw(*_):
         team = {t: {n: sliders[(t, n)].value for n in UNIT_NAMES} for t in ("allies", "enemies")}
         with out:
             out.clear_output(wait=True)
             try:
-                box.result = scenario_sizes(team["allies"], team["enemies"])
+                box.result = scenario_sizes(team["allies"], team["enemies"], obs.value, act.value)
                 print(box.result)
             except ValueError as err:
                 box.result = None
                 print(err)
 
-    for s in sliders.values():
+    for s in (*sliders.values(), obs, act):
         s.observe(redraw, "value")
     redraw()
     return box

@@ -16,7 +16,12 @@ Deliberate differences from jaxmarl (semantics otherwise identical; the spaces a
   misfires on draws and under reward scaling.
 * the heuristic enemy uses uniform (instead of 0/0 NaN) probabilities when it sees nobody (draw unused).
 * ``compat=False`` fixes jaxmarl's SMACv2 bug that leaves the extra enemies of an E > A map as marines.
-* ``observation_type="conic"`` and ``action_type="continuous"`` are not implemented (ValueError).
+* per-type stat arrays may be shorter than the six types (as in jaxmarl), but a unit type in use without
+  an entry is a ValueError (jaxmarl silently clamps the index to the last entry).
+Both of jaxmarl's observation types (``"unit_list"``, ``"conic"``: ``observations.conic_observations``) and
+action types (``"discrete"``, ``"continuous"``: ``physics.decode_continuous``) are implemented with its
+sizes, layouts, semantics and key schedule; ``compat=False`` also fixes the conic view's blind spot for
+unit 0 and hides dead units in it.
 Kept on purpose (documented traps): the 101-decision time limit (``step >= max_steps`` is checked before
 the increment), weapon cooldowns that keep decreasing below zero, unnormalised ``world_state``.
 """
@@ -38,9 +43,11 @@ from rlbook.envs.smax.heuristic import (
     make_heuristic_policy,
 )
 from rlbook.envs.smax.physics import (
+    CONTINUOUS_ACTION_DIMS,
     NUM_MOVE_ACTIONS,
     attack_targets,
     decode_actions,
+    decode_continuous,
     movement_table,
     pairwise_distance,
     push_apart,
@@ -54,7 +61,10 @@ from rlbook.envs.smax.units import (
     UNIT_NAMES,
     UNIT_SHORTHANDS,
     as_f32,
+    check_stats_cover,
 )
+
+STAT_NAMES = tuple(DEFAULT_STATS)
 
 
 @struct.dataclass
@@ -81,15 +91,17 @@ class HeuristicState:
     enemy_policy_state: HeuristicPolicyState
 
 
+OBSERVATION_TYPES = ("unit_list", "conic")
+ACTION_TYPES = ("discrete", "continuous")
+
+
 def _check_args(observation_type, action_type, world_steps, max_steps, map_width, map_height):
-    if observation_type != "unit_list":
+    if observation_type not in OBSERVATION_TYPES:
         raise ValueError(
-            f"observation_type must be 'unit_list' (conic is not implemented), got {observation_type!r}"
+            f"observation_type must be one of {OBSERVATION_TYPES}, got {observation_type!r}"
         )
-    if action_type != "discrete":
-        raise ValueError(
-            f"action_type must be 'discrete' (continuous is not implemented), got {action_type!r}"
-        )
+    if action_type not in ACTION_TYPES:
+        raise ValueError(f"action_type must be one of {ACTION_TYPES}, got {action_type!r}")
     if int(world_steps) < 1:
         raise ValueError(f"world_steps_per_env_step must be >= 1, got {world_steps}")
     if int(max_steps) < 1:
@@ -162,13 +174,16 @@ class SMAX:
         self.map_width, self.map_height = map_width, map_height
         self.world_steps_per_env_step = int(world_steps_per_env_step)
         self.time_per_step = time_per_step
-        self.unit_type_velocities = jnp.asarray(as_f32(unit_type_velocities))
-        self.unit_type_attacks = jnp.asarray(as_f32(unit_type_attacks))
-        self.unit_type_attack_ranges = jnp.asarray(as_f32(unit_type_attack_ranges))
-        self.unit_type_sight_ranges = jnp.asarray(as_f32(unit_type_sight_ranges))
-        self.unit_type_radiuses = jnp.asarray(as_f32(unit_type_radiuses))
-        self.unit_type_health = jnp.asarray(as_f32(unit_type_health))
-        self.unit_type_weapon_cooldowns = jnp.asarray(as_f32(unit_type_weapon_cooldowns))
+        given = (unit_type_velocities, unit_type_attacks, unit_type_attack_ranges,
+                 unit_type_sight_ranges, unit_type_radiuses, unit_type_health,
+                 unit_type_weapon_cooldowns)  # fmt: skip
+        stats = {k: as_f32(v, k) for k, v in zip(STAT_NAMES, given, strict=True)}
+        # SMACv2 type generation may draw any of the six types
+        in_use = range(NUM_UNIT_TYPES) if sc.smacv2_unit_type_generation else set(sc.unit_types)
+        check_stats_cover(stats, sorted(in_use))
+        for k, v in stats.items():
+            setattr(self, k, jnp.asarray(v))
+        self.observation_type, self.action_type = observation_type, action_type
         self.unit_type_names, self.unit_type_shorthands = UNIT_NAMES, UNIT_SHORTHANDS
         self.unit_type_bits = NUM_UNIT_TYPES
         self.use_self_play_reward = use_self_play_reward
@@ -184,7 +199,10 @@ class SMAX:
         self.num_movement_actions = NUM_MOVE_ACTIONS
         self.num_ally_actions = NUM_MOVE_ACTIONS + self.num_enemies
         self.num_enemy_actions = NUM_MOVE_ACTIONS + self.num_allies
-        self.obs_size = O.NUM_UNIT_FEATURES * (self.num_units - 1) + O.NUM_OWN_FEATURES
+        self.num_sections, self.max_units_per_section = O.NUM_SECTIONS, O.UNITS_PER_SECTION
+        self.continuous_action_dims = list(CONTINUOUS_ACTION_DIMS)
+        seen = self.num_units - 1 if self.observation_type == "unit_list" else 64
+        self.obs_size = O.NUM_UNIT_FEATURES * seen + O.NUM_OWN_FEATURES
         self.state_size = (O.NUM_OWN_FEATURES + 2) * self.num_units
         self.unit_features = [
             "health", "position_x", "position_y", "last_movement_x", "last_movement_y",
@@ -199,10 +217,15 @@ class SMAX:
         self.agents = list(self.all_agents)
         self.agent_ids = {a: i for i, a in enumerate(self.all_agents)}
         self.observation_spaces = {a: Box(-1.0, 1.0, (self.obs_size,)) for a in self.all_agents}
-        self.action_spaces = {
-            a: Discrete(self.num_ally_actions if i < self.num_allies else self.num_enemy_actions)
-            for i, a in enumerate(self.all_agents)
-        }
+        if self.action_type == "continuous":
+            self.action_spaces = {a: Box(0.0, 1.0, (4,)) for a in self.all_agents}
+        else:
+            self.action_spaces = {
+                a: Discrete(
+                    self.num_ally_actions if i < self.num_allies else self.num_enemy_actions
+                )
+                for i, a in enumerate(self.all_agents)
+            }
         # static tables
         self._move_table = movement_table()
         self._block_order = O.block_order(self.num_allies, self.num_enemies)
@@ -257,14 +280,16 @@ class SMAX:
         return self.get_obs(state), state
 
     # ----------------------------------------------------------------- observations
-    def _obs_rows(self):
-        return None
+    def agent_obs(self, state: State, rows=None) -> jax.Array:
+        """(R, obs_size) observations of the units ``rows`` (static; default all) in this env's type."""
+        if self.observation_type == "conic":
+            return O.conic_observations(self, state, rows)
+        return O.observations(self, state, pairwise_distance(state.unit_positions), rows)
 
     def get_obs(self, state: State) -> dict:
         """Observations of ``self.agents`` plus ``"world_state"``."""
-        dist = pairwise_distance(state.unit_positions)
         rows = np.array([self.agent_ids[a] for a in self.agents])
-        obs = O.observations(self, state, dist, rows)
+        obs = self.agent_obs(state, rows)
         out = {a: obs[k] for k, a in enumerate(self.agents)}
         out["world_state"] = self.get_world_state(state)
         return out
@@ -306,12 +331,24 @@ class SMAX:
         r_enemy = team(frac[:a], self.num_allies, allies_dead, enemies_dead)
         return r_ally, r_enemy
 
+    def decode(self, key, state: State, actions_arr: jax.Array):
+        """(movement vectors (N, 2), raw attack indices (N,)) of an (N,) discrete or (N, 4) continuous
+        action array; ``key`` is only used by continuous actions."""
+        if self.action_type == "continuous":
+            pos, prev = state.unit_positions, state.prev_attack_actions
+            return decode_continuous(key, pos, prev, actions_arr, self.num_allies)
+        return decode_actions(self._move_table, actions_arr)
+
     def step_physics(self, key, state: State, actions_arr: jax.Array, return_ticks: bool = False):
         """The ticks of one env step for an (N,) array of discrete actions (no reset, no obs).
 
         Returns (new state, ally reward, enemy reward) and, with ``return_ticks``, the tick states [T, ...].
         """
         moves, attacks = decode_actions(self._move_table, actions_arr)
+        return self.step_decoded(key, state, moves, attacks, return_ticks)
+
+    def step_decoded(self, key, state: State, moves, attacks, return_ticks: bool = False):
+        """``step_physics`` for decoded actions: movement vectors (N, 2) and raw attack indices (N,)."""
         targets = attack_targets(attacks, self.num_allies, self.num_units)
         health_before = state.unit_health
 
@@ -349,11 +386,15 @@ class SMAX:
         won = jnp.all(~state.unit_alive[a:]) & ~jnp.all(~state.unit_alive[:a])
         return {"won": won & state.done}
 
+    def _step_both(self, key, state: State, actions: dict):
+        """Decode (jaxmarl's key split: the first half decodes) and run the ticks."""
+        key, k_dec = jax.random.split(key)
+        moves, attacks = self.decode(k_dec, state, jnp.array([actions[a] for a in self.all_agents]))
+        return self.step_decoded(key, state, moves, attacks)
+
     def step_env(self, key, state: State, actions: dict):
         """One env step without auto-reset: (obs, state, rewards, dones, infos)."""
-        key, _ = jax.random.split(key)
-        arr = jnp.array([actions[a] for a in self.all_agents])
-        state, r_a, r_e = self.step_physics(key, state, arr)
+        state, r_a, r_e = self._step_both(key, state, actions)
         rewards, dones = self._rewards_dones(state, r_a, r_e)
         return self.get_obs(state), state, rewards, dones, self._infos(state)
 
@@ -362,9 +403,7 @@ class SMAX:
         """Step with auto-reset: on ``dones["__all__"]`` the returned obs/state are a fresh episode's;
         rewards, dones and infos are the terminal step's."""
         key, key_reset = jax.random.split(key)
-        key, _ = jax.random.split(key)
-        arr = jnp.array([actions[a] for a in self.all_agents])
-        st, r_a, r_e = self.step_physics(key, state, arr)
+        st, r_a, r_e = self._step_both(key, state, actions)
         rewards, dones = self._rewards_dones(st, r_a, r_e)
         infos = self._infos(st)
         fresh = self.reset_state(key_reset) if reset_state is None else reset_state
@@ -417,8 +456,7 @@ class HeuristicEnemySMAX(SMAX):
 
     def get_all_unit_obs(self, state) -> jax.Array:
         """(N, obs_size) observations of every unit, enemies included."""
-        s = self._inner(state)
-        return O.observations(self, s, pairwise_distance(s.unit_positions))
+        return self.agent_obs(self._inner(state))
 
     def is_terminal(self, state) -> jax.Array:
         return SMAX.is_terminal(self, self._inner(state))
@@ -434,8 +472,18 @@ class HeuristicEnemySMAX(SMAX):
         key, k_act = jax.random.split(key)
         enemy, policy_state = self.enemy_actions(k_act, state)
         ally = jnp.array([actions[a] for a in self.agents])
-        arr = jnp.concatenate([ally.astype(jnp.int32), enemy.astype(jnp.int32)])
-        out = SMAX.step_physics(self, key, state.state, arr, return_ticks)
+        e_moves, e_attacks = decode_actions(self._move_table, enemy.astype(jnp.int32))
+        if self.action_type == "continuous":
+            # jaxmarl decodes a full (N, 4) array with zero rows for the enemies (same random draws)
+            key, k_dec = jax.random.split(key)
+            full = jnp.zeros((self.num_units, 4)).at[: self.num_allies].set(ally)
+            a_moves, a_attacks = self.decode(k_dec, state.state, full)
+            a_moves, a_attacks = a_moves[: self.num_allies], a_attacks[: self.num_allies]
+        else:
+            a_moves, a_attacks = decode_actions(self._move_table, ally.astype(jnp.int32))
+        moves = jnp.concatenate([a_moves, e_moves])
+        attacks = jnp.concatenate([a_attacks, e_attacks.astype(jnp.int32)])
+        out = SMAX.step_decoded(self, key, state.state, moves, attacks, return_ticks)
         new = HeuristicState(state=out[0], enemy_policy_state=policy_state)
         return (new, *out[1:])
 

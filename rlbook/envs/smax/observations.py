@@ -91,6 +91,54 @@ def observations(env, state, dist, rows=None):
     return jnp.concatenate([feats.reshape(len(rows), -1), own], axis=-1)
 
 
+NUM_SECTIONS = 32  # conic observation: sectors of 2 pi / 32 around the observer
+UNITS_PER_SECTION = 2
+
+
+def conic_observations(env, state, rows=None):
+    """(R, 13 * 32 * 2 + 10) conic observations (jaxmarl 0.2's ``observation_type="conic"``).
+
+    The observer's sight disc is cut into 32 equal sectors starting at angle -pi; each sector shows the
+    features of at most two units (the two lowest unit indices inside it, friend or foe alike: there is
+    no team feature), zeros for empty slots, then the observer's own features. A unit exactly on a sector
+    boundary is in no sector. Differences from the unit-list view, kept from jaxmarl under ``compat=True``:
+    units are seen when ``|relative position| / sight < 1`` (the same test written differently, so a unit
+    right at the edge can flip), dead units inside the disc are shown, and unit 0 is never shown to anyone
+    (jaxmarl selects units with ``nonzero(mask * index)``, which drops index 0). ``compat=False`` shows
+    unit 0 and hides dead units.
+    """
+    n = state.unit_positions.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    pos, alive = state.unit_positions, state.unit_alive
+    sight = env.unit_type_sight_ranges[state.unit_types[rows]]
+    rel = (pos[None, :, :] - pos[rows][:, None, :]) / sight[:, None, None]  # (R, N, 2)
+    seen = jnp.linalg.norm(rel, axis=-1) < 1
+    seen = seen & jnp.asarray(rows[:, None] != np.arange(n)[None, :])
+    seen = seen & (jnp.asarray(np.arange(n) != 0) if env.compat else alive[None, :])
+    # angle in (-pi, pi], written as jaxmarl does (arctan plus a half-turn when x < 0)
+    x, y = rel[..., 0], rel[..., 1]
+    angle = jnp.arctan(y / (x + 1e-8)) + (x < 0) * (2 * (y > 0) - 1) * np.pi
+    j = jnp.arange(NUM_SECTIONS)
+    lo = (2 * np.pi) * (j / NUM_SECTIONS) - np.pi
+    hi = (2 * np.pi) * ((j + 1) / NUM_SECTIONS) - np.pi
+    a = angle[:, None, :]  # (R, 1, N)
+    member = (a > lo[None, :, None]) & (a < hi[None, :, None]) & seen[:, None, :]  # (R, S, N)
+    rank = jnp.cumsum(member, axis=-1)
+    slots = jnp.stack([member & (rank == k + 1) for k in range(UNITS_PER_SECTION)], axis=2)
+    filled = jnp.any(slots, axis=-1) & alive[rows][:, None, None]  # (R, S, 2)
+    who = jnp.argmax(slots, axis=-1).reshape(len(rows), -1)  # (R, 2 S) unit index per slot
+    feats = jnp.broadcast_to(unit_features(env, state)[None], (len(rows), n, NUM_UNIT_FEATURES))
+    feats = feats.at[:, :, 1:3].set(rel)
+    if not env.see_enemy_actions:
+        team = np.arange(n) >= env.num_allies
+        same = (team[rows][:, None] == team[None, :]).astype(np.float32)
+        feats = feats.at[:, :, 3:6].multiply(same[:, :, None])
+    shown = jnp.take_along_axis(feats, who[:, :, None], axis=1)  # (R, 2 S, 13)
+    shown = jnp.where(filled.reshape(len(rows), -1)[:, :, None], shown, 0.0)
+    own = own_features(env, state)[rows]
+    return jnp.concatenate([shown.reshape(len(rows), -1), own], axis=-1)
+
+
 def world_state(env, state):
     """(12 N,): per unit [hp fraction, raw x, raw y, raw cooldown, one-hot type] (zero if dead),
     then every unit's team and type as floats. Positions and cooldowns are *not* normalised (jaxmarl)."""

@@ -51,6 +51,46 @@ def attack_targets(attacks, num_allies, num_units):
     return jnp.where(attacks < NUM_MOVE_ACTIONS, idx, target)
 
 
+CONTINUOUS_ACTION_DIMS = ("shoot_last_enemy", "do_shoot", "coordinate_1", "coordinate_2")
+
+
+def _two_way_draw(key, p):
+    """0 with probability ``p``, else 1, per unit: jaxmarl's two-category draw over (2, N) logits
+    (drawn the same way so that a teacher-forced test sees the same choices)."""
+    return jax.random.categorical(key, jnp.log(jnp.stack([p, 1.0 - p])), axis=0)
+
+
+def decode_continuous(key, pos, prev_attacks, actions, num_allies):
+    """Continuous actions (N, 4) in [0, 1] -> (movement vectors (N, 2), raw attack index (N,)).
+
+    The four numbers are (p_aim, p_move, r, theta) in jaxmarl 0.2's order ``CONTINUOUS_ACTION_DIMS``:
+    with probability ``p_move`` the unit moves by the vector r (cos 2 pi theta, sin 2 pi theta) (|v| <= 1,
+    so r is the fraction of full speed); otherwise it shoots at the opposing unit (alive or not) nearest
+    to the point ``position + v`` or, with probability ``1 - p_aim``, repeats its previous attack index
+    instead (which is 0, i.e. no attack, after a move). The names are jaxmarl's and read backwards
+    ("do_shoot" is the probability of *moving*); we keep the semantics and say so.
+    """
+    n = pos.shape[0]
+    a = jnp.clip(actions, 0.0, 1.0)
+    k_mode, k_last = jax.random.split(key)
+    shoots = _two_way_draw(k_mode, a[:, 1]) == 1
+    keep_last = _two_way_draw(k_last, a[:, 0]) == 1
+    angle = a[:, 3] * 2 * np.pi  # evaluated (theta * 2) * pi, as jaxmarl does
+    vec = jnp.stack([a[:, 2] * jnp.cos(angle), a[:, 2] * jnp.sin(angle)], axis=-1)
+    moves = jnp.where(shoots[:, None], 0.0, vec)
+    aim = pos + vec
+    team = np.arange(n) >= num_allies
+    same = jnp.asarray((team[:, None] == team[None, :]).astype(np.float32))
+    # distance from each unit's aim point to every unit; own team pushed out of reach by 1e8
+    d = jnp.linalg.norm(pos[None, :, :] - aim[:, None, :], axis=-1) + same * 1e8
+    nearest = jnp.argmin(d, axis=1)
+    idx = jnp.arange(n)
+    raw = jnp.where(idx < num_allies, nearest - num_allies, num_allies - 1 - nearest)
+    raw = jnp.where(keep_last, prev_attacks, raw + NUM_MOVE_ACTIONS)
+    valid = shoots & (same[idx, nearest] == 0.0)
+    return moves, jnp.where(valid, raw, 0).astype(jnp.int32)
+
+
 def pairwise_distance(pos):
     """(N, N) Euclidean distances (the same op jaxmarl uses, so thresholds flip identically)."""
     return jnp.linalg.norm(pos[:, None] - pos[None, :], axis=-1)

@@ -31,10 +31,28 @@ def stats_table() -> str:
     return "\n".join(lines)
 
 
-def as_f32(values) -> np.ndarray:
+def as_f32(values, name: str = "unit stats") -> np.ndarray:
+    """A per-type stat as a float32 vector of any length >= 1 (entry t is unit type t).
+
+    jaxmarl accepts arrays shorter than the six types (e.g. one entry for an all-marine battle) and
+    silently clamps an out-of-range type index; :func:`check_stats_cover` turns that case into an error.
+    """
     arr = np.asarray(values, dtype=np.float32)
-    if arr.shape != (NUM_UNIT_TYPES,):
+    if arr.ndim != 1 or arr.shape[0] < 1:
         raise ValueError(
-            f"unit stats must have {NUM_UNIT_TYPES} entries (one per type), got {arr.shape}"
+            f"{name} must be a 1-D array with one entry per unit type, got {arr.shape}"
         )
     return arr
+
+
+def check_stats_cover(stats: dict, types_in_use) -> None:
+    """ValueError naming the stat and the unit type when a type in use has no entry in a stat array."""
+    need = int(max(types_in_use)) if len(types_in_use) else 0
+    for name, arr in stats.items():
+        if arr.shape[0] <= need:
+            missing = sorted({int(t) for t in types_in_use if int(t) >= arr.shape[0]})
+            raise ValueError(
+                f"{name} has {arr.shape[0]} entries (unit types 0..{arr.shape[0] - 1}) but the battle "
+                f"uses unit types {missing} ({', '.join(UNIT_NAMES[t] for t in missing)}); "
+                f"give at least {need + 1} entries"
+            )
