@@ -31,12 +31,6 @@ def test_data_file_has_provenance(path):
     )
 
 
-# Files written from a dirty working tree that are being regenerated from a clean commit. Each name
-# here is a known defect, not an exemption: remove it as soon as its file is regenerated (the test
-# below then rejects the file if it is still dirty, and fails if a listed file has become clean).
-KNOWN_DIRTY_PENDING_REGENERATION = {"mfos_book.json", "mfos_ppo_book.json"}
-
-
 def _is_dirty(prov: dict) -> bool:
     """A provenance block says the tree was dirty: ``git_dirty_rlbook`` true (experiments) or a
     non-empty ``dirty_files`` (benchmarks)."""
@@ -51,9 +45,6 @@ def test_is_dirty_reads_both_provenance_styles():
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_data_file_comes_from_a_clean_tree(path):
     prov = json.loads(path.read_text()).get("provenance", {})
-    if path.name in KNOWN_DIRTY_PENDING_REGENERATION:
-        assert _is_dirty(prov), f"{path.name} is clean now: remove it from the known-dirty list"
-        return
     assert not _is_dirty(prov), (
         f"{path.name} was written from a dirty tree: commit, then regenerate it with its command"
     )

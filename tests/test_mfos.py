@@ -202,8 +202,77 @@ def test_bad_config_raises(kwargs, match):
 
 
 def test_self_play_meta_game_uses_naive_co_players_and_ppo_refuses_it():
-    assert mfos.meta_params(MFOSConfig(opponent="self")).opponent == "nl"
-    with pytest.raises(ValueError, match="opponent"):
-        mfos.make_train_ppo(MFOSConfig(opponent="self", method="ppo"))
+    for opp in ("self", "independent"):
+        assert mfos.meta_params(MFOSConfig(opponent=opp)).opponent == "nl"
+        with pytest.raises(ValueError, match="opponent"):
+            mfos.make_train_ppo(MFOSConfig(opponent=opp, method="ppo"))
     with pytest.raises(ValueError, match="preset"):
         MFOSConfig.preset("huge")
+
+
+SMALL = dict(meta_steps=8, popsize=4, num_opps=3, generations=2, hidden=8, eval_opps=3)
+
+
+def _two_policies():
+    net = mfos.MFOSPolicy(8)
+    pa = net.init(jax.random.key(10), jnp.zeros(10))
+    pb = net.init(jax.random.key(11), jnp.zeros(10))
+    return net, pa, pb
+
+
+def test_independent_fitness_is_each_seats_own_return():
+    """Seat 2's fitness is seat 2's reward with the other learner in seat 1 (a seat or reward mix-up
+    gives a different number: the two policies differ); a trial with use_nl meets a naive learner."""
+    c = MFOSConfig(opponent="independent", **SMALL)
+    params = mfos.meta_params(c)
+    net, pa, pb = _two_policies()
+    keys = jax.random.split(jax.random.key(5), 3)
+    pol_a, pol_b = (lambda o: net.apply(pa, o)), (lambda o: net.apply(pb, o))
+    play = lambda k: mfos.self_play_rollout(pol_a, pol_b, k, params.game, c.gamma, c.meta_steps)
+    sp = jax.vmap(play)(keys)
+    no_nl = mfos.ESTrials(keys, jnp.zeros(3, bool))
+    f_a = mfos.independent_fitness(pa, pb, 0, no_nl, net, c, params)
+    f_b = mfos.independent_fitness(pb, pa, 1, no_nl, net, c, params)
+    np.testing.assert_allclose([f_a, f_b], [sp.reward.mean(), sp.opp_reward.mean()], rtol=1e-5)
+    assert abs(float(f_a - f_b)) > 1e-3
+    all_nl = mfos.ESTrials(keys, jnp.ones(3, bool))
+    vs_nl = jax.vmap(lambda k: mfos.rollout(pol_b, k, params).reward.mean())(keys).mean()
+    f_nl = mfos.independent_fitness(pb, pa, 1, all_nl, net, c, params)
+    np.testing.assert_allclose(f_nl, vs_nl, rtol=1e-5)
+
+
+def test_independent_self_play_trains_two_learners_and_evaluates_them_against_each_other():
+    c = MFOSConfig(opponent="independent", **SMALL)
+    out, trials = mfos.train_eval_es(c, seed=1, num_seeds=2)
+    kernel = out.params["params"]["Dense_0"]["kernel"]
+    assert kernel.shape == (2, 2, 10, 8) and out.mean_fitness.shape == (2, 2, 2)
+    assert float(jnp.abs(kernel[:, 0] - kernel[:, 1]).min()) >= 0.0
+    assert not np.allclose(kernel[0, 0], kernel[0, 1])  # two learners, not one shared policy
+    assert trials.reward.shape == (2, 3, 8)
+    # the evaluation is seat 1 vs seat 2: replaying seed 0's pair reproduces its rewards
+    net = mfos.MFOSPolicy(8)
+    pa, pb = (jax.tree.map(lambda x, i=i: x[0, i], out.params) for i in (0, 1))
+    ev = mfos.evaluate(net, jax.tree.map(lambda x: x[0], out.params), c, jax.random.key(2))
+    pol_a, pol_b = (lambda o: net.apply(pa, o)), (lambda o: net.apply(pb, o))
+    keys = jax.random.split(jax.random.key(2), c.eval_opps)
+    game = mfos.meta_params(c).game
+    sp = jax.vmap(lambda k: mfos.self_play_rollout(pol_a, pol_b, k, game, c.gamma, 8))(keys)
+    np.testing.assert_allclose(ev.reward, sp.reward, rtol=1e-5)
+    np.testing.assert_allclose(ev.opp_reward, sp.opp_reward, rtol=1e-5)
+
+
+def test_zd_fit_per_strategy_differs_from_the_fit_of_the_average():
+    """Two non-ZD strategies whose average is exactly ZD: fitting the average says residual 0, fitting
+    each says what each is."""
+    game = get_game("ipd")
+    zd = 0.1 * ((game.r1 + 2.0) - 2.0 * (game.r2 + 2.0)) + 0.05  # chi = 2, strictly inside (0, 1)
+    base = zd + jnp.array([1.0, 1.0, 0.0, 0.0])
+    d = 0.025 * jnp.array([1.0, -1.0, -1.0, 1.0])  # orthogonal to R_self, R_other and 1; norm 0.05
+    p = jnp.stack([base + d, base - d])
+    logits = jnp.concatenate([jnp.zeros((2, 1)), jnp.log(p / (1 - p))], axis=1)
+    fits = mfos.zd_fit_batch(logits, game)
+    assert fits.residual.shape == (2,) and fits.chi.shape == (2,)
+    np.testing.assert_allclose(fits.residual, 0.05, rtol=1e-3)
+    _, resid_mean, chi_mean = mfos.zd_fit(p.mean(0), game)
+    assert float(resid_mean) < 1e-5
+    np.testing.assert_allclose(chi_mean, 2.0, rtol=1e-4)

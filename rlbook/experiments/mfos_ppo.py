@@ -5,13 +5,13 @@ from __future__ import annotations
 from rlbook.experiments import Experiment
 from rlbook.experiments.mfos import PPO_PRESETS, ppo_config, run_ppo
 
-DESCRIPTION = "M-FOS with the paper's PPO meta-learner vs NL in the IPD"
+DESCRIPTION = "M-FOS with the paper's PPO meta-learner vs NL and vs LOLA in the IPD"
 
 EXPERIMENT = Experiment(
     "mfos_ppo",
     DESCRIPTION,
     run_ppo,
-    lambda preset: ppo_config(preset).to_dict(),
+    lambda preset: {opp: ppo_config(preset, opp).to_dict() for opp in ("nl", "lola")},
     presets=tuple(PPO_PRESETS),
     chapter="02_mfos",
 )

@@ -18,9 +18,14 @@ CD/DC swap would break the perspective test.
 
 Two meta-learners share the environment: evolution strategies over a deterministic MLP
 (``make_train_es``; the book's default, "M-FOS (ES)" in the Shaper paper) and the paper's PPO with a
-Gaussian policy over the 5 logits (``make_train_ppo``). Meta-self-play (``opponent="self"``) plays a
-copy of the agent in seat 2, mixed with fresh naive learners with probability
-lambda = max(0, 1 - anneal_rate * iteration), as the reference's ``main_mfos_self.py``.
+Gaussian policy over the 5 logits (``make_train_ppo``).
+
+Meta-self-play, as in the paper, is ``opponent="independent"``: two meta-learners (two ES populations,
+seat 1 and seat 2), each maximising its *own* return against the other's current mean policy, mixed with
+fresh naive learners with probability lambda = max(0, 1 - anneal_rate * iteration), as the reference's
+``main_mfos_self.py``. ``opponent="self"`` puts one parameter set in both seats: ES then maximises the
+return of a symmetric profile, whose optimum is mutual cooperation by construction (a "welfare optimum"
+contrast, not self-play between learners).
 """
 
 from __future__ import annotations
@@ -44,13 +49,15 @@ from rlbook.rl import (
     clipped_policy_loss,
     discounted_returns,
     normalise,
+    progress,
     run_epochs,
     seed_keys,
     train_seeds,
 )
 from rlbook.rl.env import Environment, spaces
 
-OPPONENTS = ("nl", "lola", "self")
+OPPONENTS = ("nl", "lola", "self", "independent")
+SELF_PLAY = ("self", "independent")  # meta-self-play; their naive warm-up co-players are NL
 LEARNERS = ("nl", "lola")
 METHODS = ("es", "ppo")
 
@@ -60,7 +67,7 @@ __all__ = ["discounted_returns"]  # re-exported from rlbook.rl (no second copy)
 @dataclasses.dataclass(frozen=True)
 class MFOSConfig(Config):
     """Meta-game and meta-learner settings. Presets: ``tiny`` (seconds, for smoke tests), ``book``
-    (CPU, about a minute), ``medium`` (longer ES run for ``data/``), ``paper`` (the reference's PPO:
+    (CPU, about a minute), ``medium`` (2x the generations, for ``data/``), ``paper`` (the reference's PPO:
     batch 4096 x 1024 iterations, MLP 256), ``ppo_tiny`` / ``ppo_book`` / ``ppo_medium`` (that PPO
     at CPU sizes)."""
 
@@ -70,10 +77,12 @@ class MFOSConfig(Config):
         ),
         # 64 x 8 trials x 100 meta-steps a generation; deterministic MLP 10 -> 32 -> 5
         "book": dict(method="es", hidden=32, generations=100, num_seeds=3),
-        "medium": dict(method="es", hidden=32, generations=300, popsize=128, num_seeds=5),
+        # M-FOS vs LOLA, twice as long (the experiment runs only that at medium: ~25 min loaded)
+        "medium": dict(method="es", hidden=32, generations=200, num_seeds=3),
         "paper": dict(method="ppo", hidden=256, batch=4096, iterations=1024),
         "ppo_tiny": dict(method="ppo", hidden=16, batch=8, iterations=3, meta_steps=10),
-        "ppo_book": dict(method="ppo", hidden=256, batch=256, iterations=300),
+        # one seed per co-player: about 6 min each on a loaded 2-core CPU
+        "ppo_book": dict(method="ppo", hidden=256, batch=256, iterations=300, num_seeds=1),
         "ppo_medium": dict(method="ppo", hidden=256, batch=1024, iterations=500),
     }
 
@@ -148,10 +157,10 @@ class MetaParams:
 
 def meta_params(c: MFOSConfig, opponent: str | None = None) -> MetaParams:
     """The meta-game's params for config ``c`` (the one place they are built). ``opponent`` defaults
-    to ``c.opponent``; meta-self-play's learning co-players (``"self"``) are naive learners."""
+    to ``c.opponent``; meta-self-play's mixed-in learning co-players are naive learners."""
     opponent = c.opponent if opponent is None else opponent
     check_choice("opponent", opponent, OPPONENTS)
-    learner = "nl" if opponent == "self" else opponent
+    learner = "nl" if opponent in SELF_PLAY else opponent
     return MetaParams(get_game(c.game), c.opp_lr, c.opp_eta, c.gamma, learner, c.meta_steps)
 
 
@@ -338,7 +347,10 @@ def es_fitness(p, trials: ESTrials, net: MFOSPolicy, c: MFOSConfig, params: Meta
 
 def make_train_es(c: MFOSConfig):
     """``train(key) -> ESOutput``: OpenES over the meta-policy; fitness = mean per-step reward over
-    ``num_opps`` meta-episodes, with the same co-players for every member (common random numbers)."""
+    ``num_opps`` meta-episodes, with the same co-players for every member (common random numbers).
+    ``opponent="independent"``: two populations (``make_train_es_independent``)."""
+    if c.opponent == "independent":
+        return make_train_es_independent(c)
     net, es = make_es(c)
     trials = partial(es_trials, c=c)
     fitness = partial(es_fitness, net=net, c=c, params=meta_params(c))
@@ -354,16 +366,88 @@ def make_train_es(c: MFOSConfig):
 
 def evaluate(net, policy_params, c: MFOSConfig, key, opponent: str | None = None) -> Trial:
     """Held-out meta-episodes [eval_opps, T] of the deterministic policy against fresh co-players
-    (``opponent="self"``: against a copy of itself)."""
+    (``opponent="self"``: against a copy of itself; ``"independent"``: ``policy_params`` holds the two
+    learners stacked on a leading [2] axis, seat 1 first; ``reward`` is seat 1's, ``opp_reward`` seat 2's,
+    from fresh random initial inner policies)."""
     opponent = opponent or c.opponent
     params = meta_params(c, opponent)
-    pol = lambda o: net.apply(policy_params, o)
     keys = jax.random.split(key, c.eval_opps)
+    if opponent == "independent":
+        pa, pb = (jax.tree.map(lambda x, i=i: x[i], policy_params) for i in (0, 1))
+        pol_a, pol_b = (lambda o: net.apply(pa, o)), (lambda o: net.apply(pb, o))
+        return jax.vmap(
+            lambda k: self_play_rollout(pol_a, pol_b, k, params.game, c.gamma, c.meta_steps)
+        )(keys)
+    pol = lambda o: net.apply(policy_params, o)
     if opponent == "self":
         return jax.vmap(
             lambda k: self_play_rollout(pol, pol, k, params.game, c.gamma, c.meta_steps)
         )(keys)
     return jax.vmap(lambda k: rollout(pol, k, params))(keys)
+
+
+# --------------------------------------------------------------------------------------------------
+# Meta-self-play between two independent meta-learners
+# --------------------------------------------------------------------------------------------------
+
+
+class PairState(NamedTuple):
+    """The two ES searches of independent meta-self-play (seat 1, seat 2)."""
+
+    a: Any  # ESState of the seat-1 learner
+    b: Any  # ESState of the seat-2 learner
+
+
+def independent_fitness(p, other, seat: int, trials: ESTrials, net, c: MFOSConfig, params):
+    """Mean per-step reward of policy ``p`` sitting in ``seat`` (0 or 1) against the other learner's
+    policy ``other``; a trial with ``use_nl`` meets a fresh naive learner instead (annealed mix)."""
+    pol, oth = (lambda o: net.apply(p, o)), (lambda o: net.apply(other, o))
+    a, b = (pol, oth) if seat == 0 else (oth, pol)
+
+    def one(k, nl):
+        vs_nl = rollout(pol, k, params).reward.mean()
+        tr = self_play_rollout(a, b, k, params.game, c.gamma, c.meta_steps)
+        own = (tr.reward if seat == 0 else tr.opp_reward).mean()
+        return jnp.where(nl, vs_nl, own)
+
+    return jax.vmap(one)(trials.keys, trials.use_nl).mean()
+
+
+def independent_generation(states: PairState, xs, es: OpenES, net, c: MFOSConfig, params):
+    """One generation of both searches on the same trials: each population's members meet the other
+    learner's current mean and are ranked by their *own* return (neither sees the other's reward)."""
+    key, g = xs
+    progress.tick()
+    k_a, k_b, k_t = jax.random.split(key, 3)
+    trials = es_trials(jax.random.split(k_t), g, c)
+    means = (es.mean(states.a), es.mean(states.b))
+    new, fit, mean_fit = [], [], []
+    for seat, (st, k) in enumerate(((states.a, k_a), (states.b, k_b))):
+        f_of = partial(independent_fitness, seat=seat, trials=trials, net=net, c=c, params=params)
+        pop, st = es.ask(k, st)
+        f = jax.vmap(f_of, in_axes=(0, None))(pop, means[1 - seat])
+        new.append(es.tell(st, pop, f))
+        fit.append(f.mean())
+        mean_fit.append(f_of(means[seat], means[1 - seat]))
+    return PairState(*new), (jnp.stack(fit), jnp.stack(mean_fit))
+
+
+def make_train_es_independent(c: MFOSConfig):
+    """``train(key) -> ESOutput`` for meta-self-play between two independent ES meta-learners. Its
+    ``params`` leaves gain a leading [2] axis (seat 1, seat 2); ``fitness`` and ``mean_fitness`` are
+    [generations, 2]. Each learner starts from its own random initialisation."""
+    net, es = make_es(c)
+    gen = partial(independent_generation, es=es, net=net, c=c, params=meta_params(c))
+
+    def train(key):
+        k_a, k_b, k_gen = jax.random.split(key, 3)
+        init = PairState(*(es.init(net.init(k, jnp.zeros(10))) for k in (k_a, k_b)))
+        xs = (jax.random.split(k_gen, c.generations), jnp.arange(c.generations))
+        states, (fit, mean_fit) = jax.lax.scan(gen, init, xs)
+        params = jax.tree.map(lambda x, y: jnp.stack([x, y]), *map(es.mean, states))
+        return ESOutput(params, fit, mean_fit)
+
+    return train
 
 
 # --------------------------------------------------------------------------------------------------
@@ -443,9 +527,9 @@ def ppo_iteration(ts, key, net: MFOSActorCritic, c: MFOSConfig, params: MetaPara
 def make_train_ppo(c: MFOSConfig):
     """``train(key) -> PPOOutput``: the reference's PPO meta-learner (batch x 100-step meta-episodes,
     K full-batch epochs per iteration, MC returns normalised over the batch)."""
-    if c.opponent == "self":
+    if c.opponent in SELF_PLAY:
         raise ValueError(
-            "opponent='self': PPO meta-self-play is not implemented; use method='es' for it"
+            f"opponent={c.opponent!r}: PPO meta-self-play is not implemented; use method='es' for it"
         )
     net = MFOSActorCritic(c.hidden)
     iteration = partial(ppo_iteration, net=net, c=c, params=meta_params(c))
@@ -479,6 +563,23 @@ def zd_fit(p, game: MatrixGame):
     coef, *_ = jnp.linalg.lstsq(a, pt)
     resid = jnp.linalg.norm(a @ coef - pt)
     return coef, resid, -coef[1] / coef[0]
+
+
+class ZDFits(NamedTuple):
+    """``zd_fit`` applied to many memory-one strategies at once (leaves: the batch shape)."""
+
+    chi: jax.Array  # slope -beta / alpha
+    residual: jax.Array  # distance of p~ from span(R_self, R_other, 1)
+    p: jax.Array  # [..., 4] the fitted P(C | CC, CD, DC, DD)
+
+
+def zd_fit_batch(phi, game: MatrixGame) -> ZDFits:
+    """Fit every inner policy in ``phi`` [..., 5] (logits over [start, CC, CD, DC, DD]) separately: a
+    mixture of ZD strategies with different chi is not ZD, so averaging first hides what each is."""
+    p = jax.nn.sigmoid(jnp.asarray(phi))[..., 1:]
+    flat = p.reshape(-1, 4)
+    _, resid, chi = jax.vmap(lambda q: zd_fit(q, game))(flat)
+    return ZDFits(chi.reshape(p.shape[:-1]), resid.reshape(p.shape[:-1]), p)
 
 
 def train_eval_es(c: MFOSConfig, seed: int = 0, num_seeds: int | None = None):
