@@ -42,7 +42,7 @@ class MultiTaskMinAtar:
     game's, small next to the network.
     """
 
-    def __init__(self, games=GAMES, num_envs: int = 48):
+    def __init__(self, games=GAMES, num_envs: int = 48, max_steps_in_episode: int | None = None):
         games = tuple(games)
         bad = [g for g in games if g not in gymnax.registered_envs or "MinAtar" not in g]
         if bad or not games:
@@ -55,6 +55,14 @@ class MultiTaskMinAtar:
         made = [gymnax.make(g, use_minimal_action_set=False) for g in games]
         self.envs = [e for e, _ in made]
         self.params = [p for _, p in made]
+        if max_steps_in_episode is not None:  # shorter episodes (tests of truncation)
+            if not isinstance(max_steps_in_episode, int) or max_steps_in_episode < 1:
+                raise ValueError(
+                    f"max_steps_in_episode={max_steps_in_episode!r} must be an integer >= 1"
+                )
+            self.params = [
+                p.replace(max_steps_in_episode=max_steps_in_episode) for p in self.params
+            ]
         self.channels = [e.observation_space(p).shape[-1] for e, p in made]
         for g, e, p in zip(games, self.envs, self.params, strict=True):
             if e.action_space(p).n != NUM_ACTIONS:
