@@ -75,8 +75,17 @@ def run_arm(cfg: SettingsConfig, seed: int) -> dict:
         "frames": cfg.total_timesteps,
         "wall_s": round(time.perf_counter() - t0, 1),
     }
-    if "critic_usage" in m:
-        res["critic_usage"] = _r(m["critic_usage"][-1])  # [K, n] at the last update
+    if (
+        "critic_usage" in m
+    ):  # [K, n]: each game's usage at the end of its last phase (the probe holds
+        # the rollout's games: all of them in MTRL, only the phase's game in CRL)
+        end = np.asarray(out.metrics["critic_usage"])[:, -1]  # [P, K, n]
+        rows = (
+            end[-1]
+            if cfg.setting == "mtrl"
+            else end[np.argsort(cfg.order), np.arange(cfg.num_tasks)]
+        )
+        res["critic_usage"] = _r(rows)
     if cfg.setting == "crl":
         res["forgetting"] = forgetting(ret, out.order)
     return res
