@@ -282,7 +282,9 @@ for arm in ("crl_dense", "crl_big_hardcoded"):
 # moe_settings --preset medium --seed 0 --out data/moe_settings_medium.json`; on this loaded 2-core
 # machine each run took several minutes, so the stored grid is the book's arms at the book's length with
 # one more seed, not the paper's grid of architectures x routers x placements x orders). Together with the
-# live seed 0 it tells us which orderings are seed-robust at this scale.
+# live seed 0 it tells us which orderings are seed-robust at this scale. The one the chapter asserts is
+# the dormancy gap in MTRL (it held on both seeds); the forgetting ordering is reported, not asserted
+# (two seeds of returns averaged over 16 episodes, in steps of 1/16).
 
 # %%
 data = json.loads(Path("../data/moe_settings_medium.json").read_text())
@@ -317,6 +319,8 @@ dorm = holds("mtrl_softmoe", "mtrl_dense", "final_critic_dormant")
 forg = holds("crl_big_hardcoded", "crl_dense", "forgetting")
 print(f"MTRL Soft MoE critic less dormant than dense: {dorm[0]}/{dorm[1]} seeds")
 print(f"CRL Big hard-coded forgets less than dense: {forg[0]}/{forg[1]} seeds")
+# the target claim, asserted because it held on every seed run (seed 0 live, seed 1 stored)
+assert dorm[0] == dorm[1] == 2, f"Soft MoE critic less dormant than dense on {dorm} seeds"
 
 # %% [markdown]
 # ## 7. Widgets
