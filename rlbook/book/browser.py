@@ -73,6 +73,7 @@ CI_CHAPTERS = (
     "07_act",
     "08_smax",
     "11_rnp",
+    "90_primers",
 )
 
 
