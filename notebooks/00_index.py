@@ -36,12 +36,11 @@
 # | 7 | [Adversarial cheap talk (ACT)](07_act.ipynb) | ACT (Lu, Willi et al., 2023) | ready |
 # | 8 | [SMAX: a StarCraft-like battle written in JAX (JaxMARL)](08_smax.ipynb) | JaxMARL (Rutherford et al., 2024) | ready |
 # | 9 | [Mixtures of experts and parameter scaling in deep RL](09_moe_scaling.ipynb) | Obando-Ceron, Sokar, Willi et al., 2024 | ready |
-# | 10 | Mixtures of experts across RL settings | Willi, Obando-Ceron et al., 2024 | planned |
+# | 10 | [Mixtures of experts across RL settings: many games at once, and one after another](10_moe_settings.ipynb) | Willi, Obando-Ceron et al., 2024 | ready |
 # | 11 | [Recurrent neural processes: slow latent change](11_rnp.ipynb) | RNP (Willi, Masci, Schmidhuber, Osendorfer, 2019) | ready |
 # | 12 | [Making RL fast in JAX](12_performance.ipynb) | performance: benchmarks against jaxmarl, gymnax and Python loops | ready |
 # | A | [Primers: PPO with GAE, and evolution strategies](90_primers.ipynb) | background: GAE, PPO, OpenES | ready |
 #
-# Chapters marked *planned* are not written yet.
 
 # %% [markdown]
 # ## One thread: learning when the world moves
