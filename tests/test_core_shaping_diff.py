@@ -108,7 +108,8 @@ SHAPER_BASE = dict(
 SHAPER_RUNS = {
     "shaper_ipd": dict(),
     "shaper_ipd_avg_ppo": dict(att_type="avg", coplayer="ppo"),
-    "mfos_imp": dict(env="imp", agent="mfos"),
+    # no "mfos" agent case: the M-FOS (ES) baseline was rebuilt to pax's ActorCriticMFOS shape (separate
+    # meta/actor/critic GRUs, th gating), a deliberate change; tests/test_shaper.py pins the new net
     "gs_coin": dict(env="coin_game", agent="gs"),
     "reset_ipditm": dict(env="ipditm", memory="reset", grid_size=5, num_coins=2),
 }

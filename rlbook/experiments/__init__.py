@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 # "tiny" is the smoke-test size (seconds, checks only that run() works end to end); the rest are the
-# book's scales: "book" (a chapter's live run), "medium" (a longer CPU run for data/), "paper" (a GPU).
-PRESETS = ("tiny", "book", "medium", "paper")
+# book's scales: "book" (a chapter's live run), "medium" (a longer CPU run for data/), "long" (one arm
+# run longer on a CPU, to see what scale a result needs), "paper" (a GPU).
+PRESETS = ("tiny", "book", "medium", "long", "paper")
+DEFAULT_PRESETS = ("tiny", "book", "medium", "paper")  # what an experiment offers unless it says
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Experiment:
     description: str
     run: Callable[[str, int, Callable[[str], None]], tuple[dict[str, Any], dict[str, Any]]]
     config: Callable[[str], Any]
-    presets: tuple[str, ...] = PRESETS
+    presets: tuple[str, ...] = DEFAULT_PRESETS
     chapter: str = ""
 
 
