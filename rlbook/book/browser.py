@@ -63,6 +63,7 @@ WIDGETS: dict[str, WidgetCheck] = {
     "07_act": WidgetCheck("make_heatmap_explorer(", "slider", 8),  # snapshots every 4 generations
     "08_smax": WidgetCheck("make_episode_viewer(", "dropdown", 1),
     "09_moe_scaling": WidgetCheck("router_widget(", "slider", 2),
+    "10_moe_settings": WidgetCheck("runs_widget(", "dropdown", 1),
     "11_rnp": WidgetCheck("context_widget(", "slider", 3),
 }
 # Chapters CI covers after `make test` (make browser alone covers every chapter).
